@@ -1,0 +1,43 @@
+# Every target sets itself up on a fresh machine: it creates .venv when missing and
+# installs the package with the tested versions pinned in constraints.txt.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CI_ENV := LRCOURSE_PROFILE=ci OMP_NUM_THREADS=1 PYDEVD_DISABLE_FILE_VALIDATION=1
+
+.PHONY: setup test book bench lab sync clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+## make test: lint, unit tests and doctests of lrcourse, then every chapter under nbval (profile ci)
+test: $(STAMP)
+	$(BIN)/ruff check lrcourse tests benchmarks
+	$(CI_ENV) $(BIN)/python -m pytest lrcourse tests book --doctest-modules --nbval-lax \
+		--timeout=900 -q -ra
+
+## make book: execute the chapters (profile ci) and write _build/html/index.html
+book: $(STAMP)
+	$(CI_ENV) $(BIN)/jupyter-book build . --path-output . -n --keep-going -W
+	@echo "open _build/html/index.html"
+
+## make bench: the benchmarks, each printing ratios against a baseline timed in the same run
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+## make lab: open the chapters in JupyterLab
+lab: $(STAMP)
+	$(BIN)/jupyter lab book/
+
+## make sync: pair every chapter's .md with its output-free .ipynb (after editing the .md)
+sync: $(STAMP)
+	$(BIN)/jupytext --sync book/[0-9]*.md
+
+clean:
+	rm -rf _build

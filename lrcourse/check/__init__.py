@@ -1,0 +1,86 @@
+"""Exercise checkers: compare a student's answer with the reference, say so in one line.
+
+Each checker runs the student's function (or value) on several inputs, edge cases
+included, prints one friendly line, and raises :class:`CheckFailed` (an
+``AssertionError``, so autograders see it) with what was expected, what came back and a
+hint when the answer is wrong.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import torch
+
+
+class CheckFailed(AssertionError):
+    """A wrong answer: the message says what was expected, what came back, and a hint."""
+
+
+def _close(a: Any, b: Any, tol: float) -> bool:
+    if isinstance(b, torch.Tensor) or isinstance(a, torch.Tensor):
+        a, b = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
+        return a.shape == b.shape and bool(torch.allclose(a, b, rtol=tol, atol=tol, equal_nan=True))
+    if isinstance(b, float) or isinstance(a, float):
+        if a is None:
+            return False
+        a, b = float(a), float(b)
+        return (math.isinf(a) and a == b) or math.isclose(a, b, rel_tol=tol, abs_tol=tol)
+    return a == b
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, torch.Tensor):
+        v = v.tolist()
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def compare(
+    name: str,
+    student: Callable[..., Any],
+    reference: Callable[..., Any],
+    cases: Iterable[Sequence[Any]],
+    *,
+    hint: str,
+    tol: float = 1e-6,
+) -> None:
+    """Run ``student(*case)`` and ``reference(*case)`` on every case; pass or raise.
+
+    >>> compare("double", lambda x: 2 * x, lambda x: x + x, [(1,), (2,)], hint="x + x")
+    ✅ double: right on all 2 cases.
+    """
+    cases = list(cases)
+    for case in cases:
+        expected = reference(*case)
+        if student is Ellipsis or student is None:
+            raise CheckFailed(f"❌ {name}: no answer yet. Hint: {hint}")
+        try:
+            got = student(*case)
+        except NotImplementedError:
+            raise CheckFailed(f"❌ {name}: not implemented yet. Hint: {hint}") from None
+        if not _close(got, expected, tol):
+            args = ", ".join(_short(c) for c in case)
+            raise CheckFailed(
+                f"❌ {name}({args}): expected {_short(expected)}, got {_short(got)}. Hint: {hint}"
+            )
+    print(f"✅ {name}: right on all {len(cases)} cases.")
+
+
+def value(name: str, got: Any, expected: Any, *, hint: str, tol: float = 1e-6) -> None:
+    """Check a single value against the reference value.
+
+    >>> value("answer", 42, 42, hint="six times seven")
+    ✅ answer: right.
+    """
+    if got is Ellipsis or got is None:
+        raise CheckFailed(f"❌ {name}: no answer yet. Hint: {hint}")
+    if not _close(got, expected, tol):
+        raise CheckFailed(f"❌ {name}: expected {_short(expected)}, got {_short(got)}. Hint: {hint}")
+    print(f"✅ {name}: right.")
+
+
+# Each chapter's checkers live in a module of their own; `lrcourse.check.<name>` finds them all.
+from .basics import *  # noqa: E402,F403

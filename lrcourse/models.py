@@ -1,0 +1,133 @@
+"""Small models for the chapters: an MLP, a 1-D CNN for MNIST-1D, a small ResNet for images.
+
+Each is an ``nn.Sequential`` (so its children are the layer groups that discriminative
+learning rates and gradual unfreezing work with) and takes ``norm=None | "batch"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+
+def _norm(kind: str | None, channels: int, dims: int) -> nn.Module:
+    if kind is None:
+        return nn.Identity()
+    if kind == "batch":
+        return {1: nn.BatchNorm1d, 2: nn.BatchNorm2d}[dims](channels)
+    raise ValueError(f"norm must be None or 'batch', got {kind!r}.")
+
+
+def mlp(
+    in_features: int,
+    num_classes: int,
+    hidden: Sequence[int] = (128, 128),
+    *,
+    norm: str | None = None,
+    activation: type[nn.Module] = nn.ReLU,
+) -> nn.Sequential:
+    """A multilayer perceptron: ``Flatten``, then ``Linear -> norm -> activation`` per hidden layer.
+
+    >>> mlp(40, 10, hidden=(32,))(torch.zeros(5, 40)).shape
+    torch.Size([5, 10])
+    """
+    layers: list[nn.Module] = [nn.Flatten()]
+    width = in_features
+    for h in hidden:
+        block = [nn.Linear(width, h), _norm(norm, h, 1), activation()]
+        layers.append(nn.Sequential(*[m for m in block if not isinstance(m, nn.Identity)]))
+        width = h
+    layers.append(nn.Linear(width, num_classes))
+    return nn.Sequential(*layers)
+
+
+def cnn1d(
+    length: int = 40,
+    num_classes: int = 10,
+    channels: int = 32,
+    *,
+    norm: str | None = None,
+) -> nn.Sequential:
+    """A three-layer 1-D convolutional net for MNIST-1D sequences of shape ``(N, length)``.
+
+    >>> cnn1d()(torch.zeros(2, 40)).shape
+    torch.Size([2, 10])
+    """
+
+    def block(c_in: int, c_out: int, stride: int) -> nn.Sequential:
+        mods = [nn.Conv1d(c_in, c_out, 5, stride=stride, padding=2), _norm(norm, c_out, 1), nn.ReLU()]
+        return nn.Sequential(*[m for m in mods if not isinstance(m, nn.Identity)])
+
+    return nn.Sequential(
+        nn.Unflatten(1, (1, length)),
+        block(1, channels, 2),
+        block(channels, channels, 2),
+        block(channels, channels, 2),
+        nn.Sequential(nn.Flatten(), nn.Linear(channels * ((length + 7) // 8), num_classes)),
+    )
+
+
+class Residual(nn.Module):
+    """``x + f(x)``: the skip connection of a ResNet block.
+
+    >>> Residual(nn.Identity())(torch.ones(1)).item()
+    2.0
+    """
+
+    def __init__(self, f: nn.Module) -> None:
+        super().__init__()
+        self.f = f
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.f(x)
+
+
+def _conv(c_in: int, c_out: int, norm: str | None) -> nn.Sequential:
+    mods = [nn.Conv2d(c_in, c_out, 3, padding=1, bias=norm is None), _norm(norm, c_out, 2), nn.ReLU()]
+    return nn.Sequential(*[m for m in mods if not isinstance(m, nn.Identity)])
+
+
+def resnet(
+    in_channels: int = 3,
+    num_classes: int = 10,
+    width: int = 32,
+    *,
+    norm: str | None = "batch",
+) -> nn.Sequential:
+    """A small ResNet in the style of the fast CIFAR-10 recipes (prep, three stages, head).
+
+    >>> resnet(width=8)(torch.zeros(2, 3, 32, 32)).shape
+    torch.Size([2, 10])
+    """
+    w = width
+    return nn.Sequential(
+        _conv(in_channels, w, norm),
+        nn.Sequential(_conv(w, 2 * w, norm), nn.MaxPool2d(2), Residual(nn.Sequential(_conv(2 * w, 2 * w, norm), _conv(2 * w, 2 * w, norm)))),
+        nn.Sequential(_conv(2 * w, 4 * w, norm), nn.MaxPool2d(2)),
+        nn.Sequential(_conv(4 * w, 8 * w, norm), nn.MaxPool2d(2), Residual(nn.Sequential(_conv(8 * w, 8 * w, norm), _conv(8 * w, 8 * w, norm)))),
+        nn.Sequential(nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(8 * w, num_classes)),
+    )
+
+
+def for_data(data: object, kind: str = "auto", **kwargs: object) -> nn.Sequential:
+    """A sensible model for a :class:`lrcourse.data.Data`: MLP for vectors, ResNet for images.
+
+    ``kind`` is ``"auto"``, ``"mlp"``, ``"cnn1d"`` or ``"resnet"``.
+
+    >>> from lrcourse.data import load
+    >>> for_data(load("blobs", n_train=8, n_test=8))(torch.zeros(1, 2)).shape
+    torch.Size([1, 3])
+    """
+    shape = data.input_shape  # type: ignore[attr-defined]
+    k = data.num_classes  # type: ignore[attr-defined]
+    if kind == "auto":
+        kind = "resnet" if len(shape) == 3 else "mlp"
+    if kind == "mlp":
+        return mlp(int(torch.tensor(shape).prod()), k, **kwargs)  # type: ignore[arg-type]
+    if kind == "cnn1d":
+        return cnn1d(shape[0], k, **kwargs)  # type: ignore[arg-type]
+    if kind == "resnet":
+        return resnet(shape[0], k, **kwargs)  # type: ignore[arg-type]
+    raise ValueError(f"kind must be 'auto', 'mlp', 'cnn1d' or 'resnet', got {kind!r}.")

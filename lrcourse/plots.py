@@ -1,0 +1,155 @@
+"""The house style: learning rate against loss on a log axis, schedules, training curves.
+
+Every function draws on a given ``ax`` (or a new figure) and returns the figure, so a
+chapter can compose panels or call ``.savefig``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+
+import matplotlib
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f"]
+
+
+def style() -> None:
+    """Apply the course's plotting defaults (called on import of :mod:`lrcourse`).
+
+    >>> style()
+    """
+    plt.rcParams.update(
+        {
+            "figure.figsize": (6.4, 3.6),
+            "figure.dpi": 100,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.prop_cycle": matplotlib.cycler(color=COLORS),
+            "legend.frameon": False,
+        }
+    )
+
+
+def _axes(ax: Axes | None, **fig_kw: object) -> tuple[Figure, Axes]:
+    if ax is None:
+        fig, ax = plt.subplots(**fig_kw)  # type: ignore[arg-type]
+        return fig, ax
+    return ax.figure, ax  # type: ignore[return-value]
+
+
+def lr_loss(
+    lrs: Sequence[float],
+    losses: Sequence[float],
+    *,
+    ax: Axes | None = None,
+    label: str | None = None,
+    marks: dict[str, float] | None = None,
+) -> Figure:
+    """Loss against learning rate on a log x axis, with optional labelled vertical marks.
+
+    >>> fig = lr_loss([1e-3, 1e-2, 1e-1], [1.0, 0.5, 2.0], marks={"pick": 1e-2})
+    >>> fig.axes[0].get_xscale()
+    'log'
+    """
+    fig, ax = _axes(ax)
+    ax.plot(lrs, losses, label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("loss")
+    for i, (name, x) in enumerate((marks or {}).items()):
+        ax.axvline(x, ls="--", color=COLORS[(i + 1) % len(COLORS)], label=f"{name}: {x:.2g}")
+    if label or marks:
+        ax.legend()
+    return fig
+
+
+def schedule(
+    fns: dict[str, Callable[[int], float]] | Callable[[int], float],
+    steps: int,
+    *,
+    ax: Axes | None = None,
+    log: bool = False,
+) -> Figure:
+    """Plot one schedule, or several by name, over ``steps`` steps.
+
+    >>> schedule({"constant": lambda t: 0.1}, 10).axes[0].get_xlabel()
+    'step'
+    """
+    fig, ax = _axes(ax)
+    named = fns if isinstance(fns, dict) else {"": fns}
+    for name, fn in named.items():
+        ax.plot(range(steps), [fn(t) for t in range(steps)], label=name or None)
+    ax.set_xlabel("step")
+    ax.set_ylabel("learning rate")
+    if log:
+        ax.set_yscale("log")
+    if len(named) > 1 or next(iter(named)):
+        ax.legend()
+    return fig
+
+
+def smooth(values: Iterable[float], beta: float = 0.9) -> list[float]:
+    """Exponential moving average with bias correction (for noisy step losses).
+
+    >>> smooth([1.0, 1.0, 1.0])
+    [1.0, 1.0, 1.0]
+    """
+    out, avg = [], 0.0
+    for i, v in enumerate(values, start=1):
+        avg = beta * avg + (1 - beta) * v
+        out.append(avg / (1 - beta**i))
+    return out
+
+
+def curves(
+    histories: dict[str, object],
+    key: str = "test_acc",
+    *,
+    ax: Axes | None = None,
+) -> Figure:
+    """One per-epoch series (``test_acc``, ``train_loss``...) of several runs, by name.
+
+    >>> from lrcourse.train import History
+    >>> h = History(1, epoch=[1, 2], test_acc=[0.5, 0.7])
+    >>> curves({"run": h}).axes[0].get_ylabel()
+    'test acc'
+    """
+    fig, ax = _axes(ax)
+    for name, h in histories.items():
+        ax.plot(h.epoch, getattr(h, key), marker="o", ms=3, label=name)  # type: ignore[attr-defined]
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(key.replace("_", " "))
+    ax.legend()
+    return fig
+
+
+def history_figure(hist: object, title: str | None = None) -> Figure:
+    """The three-panel picture of one training run (used by ``History.plot``).
+
+    >>> from lrcourse.train import History
+    >>> len(history_figure(History(1, loss=[1.0], lr=[0.1], epoch=[1], test_acc=[0.5], train_acc=[0.6])).axes)
+    3
+    """
+    h = hist
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(12, 3.2))
+    finite = [v if math.isfinite(v) else math.nan for v in h.loss]  # type: ignore[attr-defined]
+    a.plot(finite, alpha=0.3, label="batch")
+    a.plot(smooth(v for v in finite if not math.isnan(v)), label="smoothed")
+    a.set(xlabel="step", ylabel="train loss", yscale="log")
+    a.legend()
+    b.plot(h.lr)  # type: ignore[attr-defined]
+    b.set(xlabel="step", ylabel="learning rate")
+    c.plot(h.epoch, h.train_acc, marker="o", ms=3, label="train")  # type: ignore[attr-defined]
+    c.plot(h.epoch, h.test_acc, marker="o", ms=3, label="test")  # type: ignore[attr-defined]
+    c.set(xlabel="epoch", ylabel="accuracy")
+    c.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

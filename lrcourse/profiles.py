@@ -1,0 +1,108 @@
+"""Profiles: one knob that scales every chapter from a CI runner to a Colab GPU.
+
+``LRCOURSE_PROFILE`` is one of ``ci`` (two CPU cores, offline, the whole book in
+minutes), ``cpu`` (a laptop, a chapter in a few minutes) or ``gpu`` (Colab, full
+scale). Unset, it is ``gpu`` where CUDA is available and ``cpu`` otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from typing import Any
+
+import numpy as np
+import torch
+
+PROFILES = ("ci", "cpu", "gpu")
+
+
+class ProfileError(ValueError):
+    """Raised for an unknown profile name."""
+
+
+class Config(dict):
+    """A dict whose keys read as attributes: ``cfg.epochs`` is ``cfg["epochs"]``.
+
+    >>> Config(epochs=3).epochs
+    3
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(
+                f"this profile's config has no {name!r}; it has {sorted(self)}"
+            ) from None
+
+
+def profile() -> str:
+    """The active profile: ``LRCOURSE_PROFILE`` if set, else ``gpu`` with CUDA, else ``cpu``.
+
+    >>> profile() in PROFILES
+    True
+    """
+    name = os.environ.get("LRCOURSE_PROFILE", "").strip().lower()
+    if not name:
+        return "gpu" if torch.cuda.is_available() else "cpu"
+    if name not in PROFILES:
+        raise ProfileError(
+            f"LRCOURSE_PROFILE={name!r} is not a profile; use one of {', '.join(PROFILES)}."
+        )
+    return name
+
+
+def choose(
+    *,
+    ci: dict | None = None,
+    cpu: dict | None = None,
+    gpu: dict | None = None,
+    **common: Any,
+) -> Config:
+    """The settings of the active profile, on top of the ``common`` ones.
+
+    A profile left out falls back to the next smaller one (``gpu`` to ``cpu`` to ``ci``),
+    so ``choose(epochs=5, gpu=dict(epochs=30))`` gives 5 epochs on a CPU.
+
+    >>> os.environ["LRCOURSE_PROFILE"] = "ci"
+    >>> choose(epochs=5, gpu=dict(epochs=30)).epochs
+    5
+    """
+    name = profile()
+    layers = {"ci": [ci], "cpu": [ci, cpu], "gpu": [ci, cpu, gpu]}[name]
+    cfg = Config(common)
+    for layer in layers:
+        cfg.update(layer or {})
+    cfg["profile"] = name
+    return cfg
+
+
+def device() -> torch.device:
+    """The device the chapters compute on: CUDA under the ``gpu`` profile when present, else CPU.
+
+    >>> device().type in ("cpu", "cuda")
+    True
+    """
+    if profile() == "gpu" and torch.cuda.is_available():
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and PyTorch, and make CPU runs bitwise repeatable.
+
+    Returns a ``torch.Generator`` seeded with ``seed`` (on the CPU) for code that
+    wants its own stream of randomness.
+
+    >>> a = (seed_everything(0), torch.rand(2))[1]
+    >>> b = (seed_everything(0), torch.rand(2))[1]
+    >>> bool((a == b).all())
+    True
+    """
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    # CPU kernels are deterministic for a fixed thread count; on CUDA we keep cuDNN's
+    # autotuner on (speed matters there) and promise repeatability only on the CPU.
+    return torch.Generator().manual_seed(seed)

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+import lrcourse
+from lrcourse.profiles import ProfileError, choose, profile, seed_everything
+
+
+def test_choose_layers_profiles(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LRCOURSE_PROFILE", "cpu")
+    cfg = choose(ci=dict(epochs=3, n=1), cpu=dict(epochs=10), gpu=dict(epochs=30), lr=0.1)
+    assert (cfg.epochs, cfg.n, cfg.lr, cfg.profile) == (10, 1, 0.1, "cpu")
+    monkeypatch.setenv("LRCOURSE_PROFILE", "gpu")
+    assert choose(ci=dict(epochs=3), gpu=dict(epochs=30)).epochs == 30
+    monkeypatch.setenv("LRCOURSE_PROFILE", "ci")
+    assert choose(ci=dict(epochs=3), gpu=dict(epochs=30)).epochs == 3
+
+
+def test_unknown_profile_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LRCOURSE_PROFILE", "tpu")
+    with pytest.raises(ProfileError) as err:
+        profile()
+    message = str(err.value)
+    assert "\n" not in message and "ci, cpu, gpu" in message and "'tpu'" in message
+
+
+def test_default_profile_follows_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LRCOURSE_PROFILE", raising=False)
+    assert profile() == ("gpu" if torch.cuda.is_available() else "cpu")
+
+
+def test_missing_config_key_says_what_exists() -> None:
+    with pytest.raises(AttributeError, match="epochs"):
+        lrcourse.profiles.Config(epochs=1).lr  # noqa: B018
+
+
+def test_seed_everything_gives_bitwise_repeatable_training() -> None:
+    data = lrcourse.load("spirals", n_train=256, n_test=64, device="cpu")
+
+    def run() -> list[torch.Tensor]:
+        seed_everything(3)
+        model = lrcourse.models.mlp(2, 2, hidden=(16,))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        lrcourse.fit(model, data, opt, epochs=2, batch_size=32, seed=3, progress=False)
+        return [p.detach().clone() for p in model.parameters()]
+
+    first, second = run(), run()
+    assert all(torch.equal(a, b) for a, b in zip(first, second))

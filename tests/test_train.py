@@ -1,0 +1,124 @@
+"""The training loop: schedules, param groups, clipping, NaN handling, History."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+import lrcourse
+from lrcourse.train import History, evaluate, fit, get_loss, mse_onehot
+
+
+@pytest.fixture
+def data() -> lrcourse.Data:
+    return lrcourse.load("blobs", n_train=256, n_test=128, device="cpu")
+
+
+def _model(seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return lrcourse.models.mlp(2, 3, hidden=(16,))
+
+
+def test_fit_learns_and_records(data: lrcourse.Data) -> None:
+    model = _model()
+    hist = fit(model, data, torch.optim.SGD(model.parameters(), lr=0.1), epochs=5, batch_size=32, progress=False)
+    assert hist.steps == 5 * 8 == len(hist.lr) == len(hist.grad_norm)
+    assert hist.epoch == [1, 2, 3, 4, 5] and len(hist.test_acc) == 5
+    assert hist.final("test_acc") > 0.8 and hist.train_loss[-1] < hist.train_loss[0]
+    assert hist.epochs_to(0.8) <= 5 and hist.epochs_to(1.01) == math.inf and hist.best("test_loss") > 0
+
+
+def test_schedule_sets_lr_every_step_and_keeps_group_ratios(data: lrcourse.Data) -> None:
+    model = _model()
+    body, head = list(model.children())[:-1], list(model.children())[-1]
+    opt = torch.optim.SGD(
+        [{"params": nn.Sequential(*body).parameters(), "lr": 0.01}, {"params": head.parameters(), "lr": 0.04}]
+    )
+    hist = fit(model, data, opt, epochs=1, batch_size=64, schedule=lambda t: 0.1 / (t + 1), progress=False)
+    assert hist.lr == pytest.approx([0.1 / (t + 1) for t in range(4)])
+    assert opt.param_groups[1]["lr"] == pytest.approx(4 * opt.param_groups[0]["lr"])
+
+
+def test_fit_accepts_a_pytorch_scheduler(data: lrcourse.Data) -> None:
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    hist = fit(model, data, opt, epochs=1, batch_size=64, schedule=sched, progress=False)
+    assert hist.lr == [1.0, 1.0, 0.5, 0.5]
+
+
+def test_momentum_schedule_sets_sgd_momentum_and_adam_beta1(data: lrcourse.Data) -> None:
+    model = _model()
+    sgd = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    fit(model, data, sgd, epochs=1, batch_size=64, momentum=lambda t: 0.8 + 0.01 * t, progress=False)
+    assert sgd.param_groups[0]["momentum"] == pytest.approx(0.83)
+    adam = torch.optim.Adam(model.parameters(), lr=1e-3)
+    fit(model, data, adam, epochs=1, batch_size=64, momentum=lambda t: 0.85, progress=False)
+    assert adam.param_groups[0]["betas"] == (0.85, 0.999)
+
+
+def test_clipping_records_the_norm_before_clipping(data: lrcourse.Data) -> None:
+    a, b = _model(), _model()
+    ha = fit(a, data, torch.optim.SGD(a.parameters(), lr=0.1), epochs=1, batch_size=256, seed=1, progress=False)
+    hb = fit(
+        b, data, torch.optim.SGD(b.parameters(), lr=0.1), epochs=1, batch_size=256, seed=1,
+        clip_grad_norm=1e-3, progress=False,
+    )
+    assert ha.grad_norm == pytest.approx(hb.grad_norm) and hb.grad_norm[0] > 1e-3
+    moved = [(p0 - p1).norm() for p0, p1 in zip(_model().parameters(), b.parameters())]
+    assert torch.stack(moved).norm() <= 0.1 * 1e-3 * 1.0001  # one step of at most lr * max_norm
+    with pytest.raises(ValueError, match="clip_grad_norm"):
+        fit(a, data, torch.optim.SGD(a.parameters(), lr=0.1), epochs=1, clip_grad_norm=0.0)
+
+
+def test_nan_loss_stops_cleanly_and_keeps_the_weights_before_the_bad_step(
+    data: lrcourse.Data, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = _model()
+    snapshots: list[list[torch.Tensor]] = []
+
+    class Spy(torch.optim.SGD):
+        def step(self, closure=None):  # type: ignore[no-untyped-def]
+            snapshots.append([p.detach().clone() for p in model.parameters()])
+            return super().step(closure)
+
+    hist = fit(model, data, Spy(model.parameters(), lr=1e4), epochs=3, batch_size=32, progress=False)
+    assert hist.diverged and "loss became" in hist.stopped and "smaller learning rate" in hist.stopped
+    assert hist.stopped in capsys.readouterr().out
+    assert all(math.isfinite(v) for v in hist.loss)  # only finite losses are recorded
+    # the weights are those from before the last step taken, which is the one that broke the loss
+    assert all(torch.equal(p, s) for p, s in zip(model.parameters(), snapshots[-1]))
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_bad_inputs(data: lrcourse.Data) -> None:
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="epochs"):
+        fit(model, data, opt, epochs=0)
+    with pytest.raises(ValueError, match="Unknown loss"):
+        get_loss("hinge")
+
+
+def test_mse_loss_and_evaluate() -> None:
+    logits = torch.tensor([[2.0, 0.0], [0.0, 2.0]])
+    y = torch.tensor([0, 0])
+    p = logits.softmax(-1)
+    expected = ((p - torch.tensor([[1.0, 0.0], [1.0, 0.0]])) ** 2).sum() / 2
+    assert mse_onehot(logits, y).item() == pytest.approx(expected.item())
+    model = nn.Linear(2, 2)
+    with torch.no_grad():
+        model.weight.copy_(torch.eye(2))
+        model.bias.zero_()
+    loss, acc = evaluate(model, logits, y)
+    assert acc == 0.5 and loss == pytest.approx(nn.functional.cross_entropy(logits, y).item())
+
+
+def test_history_plot_draws_three_panels(data: lrcourse.Data) -> None:
+    model = _model()
+    hist = fit(model, data, torch.optim.SGD(model.parameters(), lr=0.1), epochs=2, progress=False)
+    assert len(hist.plot().axes) == 3
+    assert math.isnan(History(1).final())
