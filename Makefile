@@ -16,11 +16,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $@
 
-## make test: lint, unit tests and doctests of lrcourse, then every chapter under nbval (profile ci)
+## make test: lint; unit tests, doctests and every chapter under nbval (profile ci); the book
+## build (reusing nbval's execution); the book in headless Chromium when it is installed
 test: $(STAMP)
-	$(BIN)/ruff check lrcourse tests benchmarks
+	$(BIN)/ruff check lrcourse tests benchmarks book/_ext
 	$(CI_ENV) $(BIN)/python -m pytest lrcourse tests book --doctest-modules --nbval-lax \
-		--timeout=900 -q -ra
+		--timeout=900 -q -ra --ignore=tests/test_browser.py
+	$(MAKE) --no-print-directory book
+	$(CI_ENV) $(BIN)/python -m pytest tests/test_browser.py -q -ra
 
 ## make book: execute the chapters (profile ci) and write _build/html/index.html
 book: $(STAMP)

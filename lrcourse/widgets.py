@@ -14,7 +14,10 @@ def gd_quadratic(condition: float = 10.0, steps: int = 30, x0: tuple[float, floa
     Moves the iterates across the contours as the slider moves; the title says whether
     the chosen rate converges (``lr < 2/L``).
 
-    >>> type(gd_quadratic(condition=4.0)).__name__
+    >>> import contextlib, io
+    >>> with contextlib.redirect_stdout(io.StringIO()):  # outside Jupyter it prints a clear-line code
+    ...     slider = gd_quadratic(condition=4.0)
+    >>> type(slider).__name__
     'interactive'
     """
     import ipywidgets as w

@@ -59,8 +59,9 @@ def compare(
             raise CheckFailed(f"❌ {name}: no answer yet. Hint: {hint}")
         try:
             got = student(*case)
-        except NotImplementedError:
-            raise CheckFailed(f"❌ {name}: not implemented yet. Hint: {hint}") from None
+        except NotImplementedError as err:
+            said = f" ({err})" if str(err) else ""
+            raise CheckFailed(f"❌ {name}: not implemented yet{said}. Hint: {hint}") from None
         if not _close(got, expected, tol):
             args = ", ".join(_short(c) for c in case)
             raise CheckFailed(
