@@ -32,7 +32,8 @@ book: $(STAMP)
 
 ## make bench: the benchmarks, each printing ratios against a baseline timed in the same run
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[bench]"
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/run.py
 
 ## make lab: open the chapters in JupyterLab
 lab: $(STAMP)

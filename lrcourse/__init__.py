@@ -7,14 +7,17 @@ True
 
 from __future__ import annotations
 
-from . import check, data, models, plots, profiles, toys, train
+from . import check, data, lr_finder, models, plots, profiles, toys, train
 from .data import Data, load
+from .lr_finder import RangeTestResult, Suggestion, range_test
 from .profiles import PROFILES, choose, device, profile, seed_everything
 from .train import History, evaluate, fit
 
 __version__ = "0.1.0"
 __all__ = [
     "PROFILES",
+    "RangeTestResult",
+    "Suggestion",
     "Data",
     "History",
     "check",
@@ -24,10 +27,12 @@ __all__ = [
     "evaluate",
     "fit",
     "load",
+    "lr_finder",
     "models",
     "plots",
     "profile",
     "profiles",
+    "range_test",
     "seed_everything",
     "toys",
     "train",

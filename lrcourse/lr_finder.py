@@ -1,0 +1,499 @@
+"""The learning-rate range test: grow the rate every step, watch the loss, put everything back.
+
+The test (Smith, 2017) trains for ``num_iter`` steps while the learning rate
+grows from ``start_lr`` to ``end_lr``,
+
+* geometrically (``step_mode="exp"``): ``lr_i = start · q**i`` with
+  ``q = (end / start) ** (1 / (N - 1))``, i.e. evenly spaced in ``log lr``;
+* or linearly (``step_mode="linear"``): ``lr_i = start + (end - start) · i / (N - 1)``.
+
+It records each batch loss and an exponential moving average with bias correction,
+
+    ``avg_i = β · avg_{i-1} + (1 - β) · loss_i``,  ``smoothed_i = avg_i / (1 - β**(i+1))``,
+
+and stops early once the smoothed loss is NaN/infinite or exceeds ``diverge`` times the
+best smoothed loss so far. Then it restores the model (parameters *and* buffers, such as
+BatchNorm statistics), the optimizer (state and param groups) and the global random
+number generator bit for bit, so the test leaves no trace.
+
+:meth:`RangeTestResult.suggest` turns the curve into advice with one of three rules
+(``"valley"``, ``"steepest"``, ``"min10"``), each with a one-line reason, and refuses
+(``ValueError``) when the curve gives no honest answer.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple, Union
+
+import numpy as np
+import torch
+from torch import nn
+
+from .data import Data, batches, num_batches
+from .profiles import profile
+from .train import LossFn, _autocast, _layout, _progress, evaluate, get_loss
+
+METHODS = ("valley", "steepest", "min10")
+STEP_MODES = ("exp", "linear")
+
+
+# --------------------------------------------------------------------------- pure pieces
+
+
+def growth_factor(start: float, end: float, num_iter: int) -> float:
+    """The factor ``q`` by which an exponential range test multiplies the LR each step.
+
+    ``q = (end / start) ** (1 / (num_iter - 1))``, so ``start · q**(num_iter-1) = end``;
+    in log form ``log q = (log end - log start) / (num_iter - 1)``.
+
+    >>> growth_factor(1e-3, 1e-1, 3)
+    10.000000000000002
+    """
+    _check_range(start, end, num_iter, minimum=2)
+    return math.exp((math.log(end) - math.log(start)) / (num_iter - 1))
+
+
+def lr_schedule_exp(start: float, end: float, num_iter: int) -> list[float]:
+    """The ``num_iter`` learning rates of an exponential range test, ``start · q**i``.
+
+    >>> [round(lr, 6) for lr in lr_schedule_exp(1e-3, 1e-1, 3)]
+    [0.001, 0.01, 0.1]
+    """
+    _check_range(start, end, num_iter, minimum=2)
+    log_q = (math.log(end) - math.log(start)) / (num_iter - 1)
+    return [start * math.exp(log_q * i) for i in range(num_iter)]
+
+
+def lr_schedule_linear(start: float, end: float, num_iter: int) -> list[float]:
+    """The ``num_iter`` learning rates of a linear range test, evenly spaced from start to end.
+
+    >>> lr_schedule_linear(0.0 + 1e-9, 1.0, 3)[1]
+    0.5000000005
+    """
+    _check_range(start, end, num_iter, minimum=2)
+    return [start + (end - start) * i / (num_iter - 1) for i in range(num_iter)]
+
+
+def smooth_losses(losses: Sequence[float], beta: float = 0.98) -> list[float]:
+    """Exponential moving average of ``losses`` with bias correction (Adam-style).
+
+    ``avg_i = β·avg_{i-1} + (1-β)·loss_i`` from ``avg_{-1} = 0``, reported as
+    ``avg_i / (1 - β**(i+1))`` so that the first values are not pulled towards zero.
+
+    >>> smooth_losses([2.0, 2.0, 2.0], beta=0.9)
+    [2.0, 2.0, 2.0]
+    """
+    if not 0.0 <= beta < 1.0:
+        raise ValueError(f"smooth must be in [0, 1), got {beta}; 0.98 is the usual choice.")
+    out, avg = [], 0.0
+    for i, loss in enumerate(losses):
+        avg = beta * avg + (1 - beta) * loss
+        out.append(avg / (1 - beta ** (i + 1)))
+    return out
+
+
+def diverged(smoothed: float, best: float, diverge: float = 4.0) -> bool:
+    """The stopping rule: the smoothed loss is NaN/infinite, or above ``diverge ×`` the best so far.
+
+    >>> diverged(5.0, 1.0), diverged(3.9, 1.0), diverged(float("nan"), 1.0)
+    (True, False, True)
+    """
+    return not math.isfinite(smoothed) or smoothed > diverge * best
+
+
+def stop_index(smoothed: Sequence[float], diverge: float = 4.0) -> int | None:
+    """The step at which a range test with this smoothed curve stops, or ``None`` if it never does.
+
+    Step ``i`` stops the test when :func:`diverged` holds for ``smoothed[i]`` against the best
+    (lowest) of ``smoothed[:i]``; step 0 only stops on a NaN or infinite loss.
+
+    >>> stop_index([2.0, 1.0, 3.0, 4.5]), stop_index([2.0, 1.0, 3.0], diverge=4.0)
+    (3, None)
+    """
+    best = math.inf
+    for i, s in enumerate(smoothed):
+        if diverged(s, best, diverge):
+            return i
+        best = min(best, s)
+    return None
+
+
+def _check_range(start: float, end: float, num_iter: int, minimum: int = 10) -> None:
+    if not (start > 0 and end > 0):
+        raise ValueError(f"Learning rates must be positive, got start_lr={start}, end_lr={end}.")
+    if start >= end:
+        raise ValueError(
+            f"start_lr ({start}) must be below end_lr ({end}); the test grows the learning rate."
+        )
+    if num_iter < minimum:
+        raise ValueError(
+            f"num_iter must be at least {minimum} (got {num_iter}); 100 steps is the usual choice."
+        )
+
+
+# --------------------------------------------------------------------------- the result
+
+
+class Suggestion(NamedTuple):
+    """A suggested learning rate and the one-line reason for it.
+
+    >>> Suggestion(1e-2, "why").lr
+    0.01
+    """
+
+    lr: float
+    reason: str
+
+
+@dataclass
+class RangeTestResult:
+    """What :func:`range_test` recorded: per step ``lrs`` (group 0), raw ``losses``, ``smoothed``.
+
+    ``stop_reason`` says in one sentence why the test ended; ``cycles`` is how many passes
+    over the training data it needed (above 1 it reused batches).
+
+    >>> r = RangeTestResult(lrs=[1e-3, 1e-2], losses=[1.0, 0.5], smoothed=[1.0, 0.7], stop_reason="done")
+    >>> r.best_index
+    1
+    """
+
+    lrs: list[float]
+    losses: list[float]
+    smoothed: list[float]
+    stop_reason: str
+    num_iter: int = 0
+    cycles: float = 0.0
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        lr_range = f"{self.lrs[0]:.3g} to {self.lrs[-1]:.3g}" if self.lrs else "none"
+        return f"RangeTestResult({len(self.lrs)} steps, lr {lr_range}; {self.stop_reason})"
+
+    @property
+    def best_index(self) -> int:
+        """Index of the lowest finite smoothed loss."""
+        finite = [(s, i) for i, s in enumerate(self.smoothed) if math.isfinite(s)]
+        if not finite:
+            raise ValueError("The range test recorded no finite loss; lower start_lr.")
+        return min(finite)[1]
+
+    def suggest(self, method: str = "valley") -> Suggestion:
+        """The LR one rule reads off the curve, with its reason; ``ValueError`` when it must refuse.
+
+        * ``"valley"``: the longest stretch over which the smoothed loss keeps falling,
+          and the LR a third of the way (in ``log lr``) back from its bottom towards its top:
+          well inside the descent, clear of the minimum where training starts to blow up.
+        * ``"steepest"``: the LR where the smoothed loss falls fastest against ``log lr``.
+        * ``"min10"``: the LR at the minimum smoothed loss, divided by 10.
+
+        >>> lrs = lr_schedule_exp(1e-4, 1.0, 40)
+        >>> loss = [2.0 - math.tanh(3 + math.log10(lr)) if lr < 0.3 else 10.0 for lr in lrs]
+        >>> r = RangeTestResult(lrs, loss, loss, "done")
+        >>> 1e-3 < r.suggest("steepest").lr < 1e-2
+        True
+        """
+        if method not in METHODS:
+            raise ValueError(f"Unknown method {method!r}; use one of {', '.join(METHODS)}.")
+        s = np.asarray(self.smoothed, dtype=float)
+        lrs = np.asarray(self.lrs, dtype=float)
+        if len(s) < 5:
+            raise ValueError(
+                f"Only {len(s)} steps were recorded ({self.stop_reason}); "
+                "no rule can read a curve that short. Lower start_lr or end_lr."
+            )
+        m = self.best_index
+        # Where the curve starts, and how noisy a batch loss is there: a fall smaller than
+        # 1% or than three times the batch noise could be luck, not learning.
+        first = np.asarray(self.losses[: max(5, len(s) // 10)], dtype=float)
+        start = min(float(np.median(first)), float(s[0]))
+        noise = float(np.std(np.diff(first)) / math.sqrt(2))
+        drop = start - s[m]
+        if m < len(first) or not drop > max(0.01 * abs(start), 3 * noise):
+            raise ValueError(
+                f"No suggestion: the smoothed loss never fell clearly below its start "
+                f"({start:.4g} -> best {s[m]:.4g}, batch noise {noise:.2g}). Start lower (start_lr), "
+                "train longer (num_iter), or check that the model can learn this data."
+            )
+        if method == "min10":
+            return Suggestion(
+                float(lrs[m] / 10),
+                f"min10: the smoothed loss is lowest ({s[m]:.3g}) at lr={lrs[m]:.2g}; "
+                "a tenth of that stays clear of the edge of divergence.",
+            )
+        x = np.log(lrs[: m + 1])
+        if method == "steepest":
+            if m < 2:
+                raise ValueError("No suggestion: the loss was lowest within the first steps; start lower.")
+            slope = np.gradient(s[: m + 1], x)
+            k = int(np.argmin(slope))
+            if not slope[k] < 0:
+                raise ValueError("No suggestion: the smoothed loss never falls with the learning rate.")
+            return Suggestion(
+                float(lrs[k]),
+                f"steepest: the smoothed loss falls fastest ({slope[k]:.3g} per unit of ln lr) at lr={lrs[k]:.2g}.",
+            )
+        a, b = _longest_descent(s[: m + 1], tol=0.02 * drop)
+        if b - a < 2:
+            raise ValueError("No suggestion: the smoothed loss has no sustained descent; start lower.")
+        x_pick = x[b] - (x[b] - x[a]) / 3
+        k = int(np.argmin(np.abs(x - x_pick)))
+        return Suggestion(
+            float(lrs[k]),
+            f"valley: the loss falls steadily from lr={lrs[a]:.2g} to lr={lrs[b]:.2g} "
+            f"({s[a]:.3g} -> {s[b]:.3g}); lr={lrs[k]:.2g} lies a third of the way back from its bottom.",
+        )
+
+    def suggestions(self) -> dict[str, Suggestion]:
+        """Every rule's suggestion that is not refused, by name.
+
+        >>> RangeTestResult([1e-3] * 5, [1.0] * 5, [1.0] * 5, "done").suggestions()
+        {}
+        """
+        out = {}
+        for method in METHODS:
+            try:
+                out[method] = self.suggest(method)
+            except ValueError:
+                pass
+        return out
+
+    def plot(self, ax=None, *, methods: Sequence[str] = METHODS):  # -> matplotlib Figure
+        """Raw and smoothed loss against LR (log x), with the suggestions marked.
+
+        >>> r = RangeTestResult([1e-3, 1e-2, 1e-1], [1.0, 0.5, 2.0], [1.0, 0.8, 1.2], "done")
+        >>> r.plot().axes[0].get_xscale()
+        'log'
+        """
+        from .plots import COLORS, _axes
+
+        fig, ax = _axes(ax)
+        ax.plot(self.lrs, self.losses, color=COLORS[7], alpha=0.35, lw=1, label="batch loss")
+        ax.plot(self.lrs, self.smoothed, color=COLORS[0], lw=2, label="smoothed")
+        for i, method in enumerate(methods):
+            try:
+                sug = self.suggest(method)
+            except ValueError:
+                continue
+            ax.axvline(sug.lr, ls="--", color=COLORS[1 + i], label=f"{method}: {sug.lr:.2g}")
+        finite = [v for v in self.smoothed if math.isfinite(v)]
+        if finite:
+            low, start = min(finite), finite[0]
+            ax.set_ylim(low - 0.1 * abs(start - low) - 1e-3, max(start, low) + 0.6 * abs(start - low) + 1e-3)
+        ax.set_xscale("log")
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel("loss")
+        ax.legend()
+        return fig
+
+
+def _longest_descent(s: np.ndarray, tol: float, flat: float = 0.05) -> tuple[int, int]:
+    """The longest run ``[a, b]`` over which ``s`` keeps falling, without its flat top.
+
+    Within a run the curve may rise by less than ``tol`` above its running minimum (noise);
+    a bigger rise ends the run. The run ends at its lowest point, and its start is moved
+    forward past the plateau: to the last point still within ``flat`` of the run's total fall
+    from its first value.
+
+    >>> _longest_descent(np.array([3.0, 3.0, 3.0, 2.0, 1.5, 1.6, 1.0, 2.0]), tol=0.2)
+    (2, 6)
+    """
+    a, low = 0, s[0]
+    best = (0, 0)
+    for k in range(1, len(s)):
+        if s[k] > low + tol:  # the run is broken: start a new one here
+            a, low = k, s[k]
+            continue
+        low = min(low, s[k])
+        if s[k] <= low and k - a > best[1] - best[0]:
+            best = (a, k)
+    a, b = best
+    top = s[a]
+    fall = top - s[b]
+    while a < b and s[a + 1] >= top - flat * fall:
+        a += 1
+    return a, b
+
+
+# --------------------------------------------------------------------------- the test
+
+
+def range_test(
+    model: nn.Module,
+    data: Data,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Union[str, LossFn] = "cross_entropy",
+    *,
+    start_lr: float = 1e-7,
+    end_lr: float = 10,
+    num_iter: int = 100,
+    step_mode: str = "exp",
+    smooth: float = 0.98,
+    diverge: float = 4.0,
+    accumulation_steps: int = 1,
+    val_data: Union[Data, tuple[torch.Tensor, torch.Tensor], None] = None,
+    batch_size: int = 128,
+    seed: int | None = None,
+    progress: bool | None = None,
+) -> RangeTestResult:
+    """Run the LR range test on ``model`` and return the curve; the model is left exactly as it was.
+
+    Each of the ``num_iter`` steps sets group 0's LR from the schedule (other groups keep
+    their ratio to it), takes ``accumulation_steps`` batches of ``batch_size`` (averaging
+    their gradients), and steps the optimizer. The recorded loss is the training batch loss
+    before the step, or, with ``val_data`` (a :class:`Data`, whose test split is used, or an
+    ``(x, y)`` pair), the validation loss after it. Data shorter than the test is cycled
+    (with a warning). AMP is used on CUDA, as in :func:`lrcourse.train.fit`.
+
+    >>> from lrcourse.data import load
+    >>> d = load("blobs", n_train=1024, n_test=64, device="cpu")
+    >>> m = nn.Linear(2, 3)
+    >>> before = [p.clone() for p in m.parameters()]
+    >>> r = range_test(m, d, torch.optim.SGD(m.parameters(), lr=0.1), start_lr=1e-4, end_lr=10,
+    ...                num_iter=20, batch_size=32, seed=0, progress=False)
+    >>> len(r.lrs) <= 20 and all(torch.equal(a, b) for a, b in zip(before, m.parameters()))
+    True
+    """
+    _check_range(start_lr, end_lr, num_iter)
+    if step_mode not in STEP_MODES:
+        raise ValueError(f"step_mode must be 'exp' or 'linear', got {step_mode!r}.")
+    if not 0.0 <= smooth < 1.0:
+        raise ValueError(f"smooth must be in [0, 1), got {smooth}; 0.98 is the usual choice.")
+    if not diverge > 1.0:
+        raise ValueError(f"diverge must be above 1 (a multiple of the best loss), got {diverge}.")
+    if accumulation_steps < 1:
+        raise ValueError(f"accumulation_steps must be at least 1, got {accumulation_steps}.")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+    if not isinstance(data, Data):
+        raise ValueError(f"data must be an lrcourse.data.Data (from lrcourse.load), got {type(data).__name__}.")
+    groups = optimizer.param_groups
+    base = groups[0]["lr"]
+    if not base > 0:
+        raise ValueError(
+            f"The optimizer's first param group has lr={base}; give it a positive lr "
+            "(the other groups' LRs are kept as ratios to it)."
+        )
+    ratios = [g["lr"] / base for g in groups]
+    dev = data.x_train.device
+    where = next((p.device for p in model.parameters()), dev)
+    if where != dev:
+        raise ValueError(
+            f"The model is on {where} but the data on {dev}; move one of them, e.g. model.to(data.x_train.device)."
+        )
+    lrs_plan = (lr_schedule_exp if step_mode == "exp" else lr_schedule_linear)(start_lr, end_lr, num_iter)
+    loss_of = get_loss(loss_fn)
+    if isinstance(val_data, Data):
+        val_data = (val_data.x_test, val_data.y_test)
+
+    n = len(data.x_train)
+    per_pass = num_batches(n, batch_size)
+    needed = num_iter * accumulation_steps
+    notes = []
+    if needed > per_pass:
+        notes.append(
+            f"The data holds {per_pass} batches of {batch_size} but the test needs {needed}; "
+            f"it cycles through the data {needed / per_pass:.1f} times."
+        )
+        warnings.warn(notes[-1], stacklevel=2)
+
+    # Everything the test touches, saved so it can be put back bit for bit.
+    was_training = model.training
+    model_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    opt_state = copy.deepcopy(optimizer.state_dict())
+
+    use_scaler = dev.type == "cuda" and not torch.cuda.is_bf16_supported()
+    scaler = torch.amp.GradScaler("cuda", enabled=use_scaler)
+    lrs, losses, smoothed = [], [], []
+    stop_reason = f"completed all {num_iter} steps up to lr={lrs_plan[-1]:.3g}"
+    show = progress if progress is not None else profile() != "ci"
+    bar = _progress(num_iter, show)
+    bar.set_description("range test")
+    started = time.perf_counter()
+    devices = [dev] if dev.type == "cuda" else []
+    try:
+        with torch.random.fork_rng(devices=devices):
+            gen = torch.Generator().manual_seed(
+                seed if seed is not None else int(torch.randint(0, 2**31, (1,)))
+            )
+
+            def stream():
+                while True:
+                    yield from batches(n, batch_size, generator=gen, device=dev)
+
+            feed = stream()
+            model.train()
+            avg, best = 0.0, math.inf
+            for i, lr in enumerate(lrs_plan):
+                for g, r in zip(groups, ratios):
+                    g["lr"] = lr * r
+                optimizer.zero_grad(set_to_none=True)
+                total = 0.0
+                for _ in range(accumulation_steps):
+                    idx = next(feed)
+                    with _autocast(dev):
+                        out = model(_layout(data.x_train[idx]))
+                    batch_loss = loss_of(out.float(), data.y_train[idx]) / accumulation_steps
+                    total += batch_loss.item()
+                    if not math.isfinite(total):
+                        break
+                    scaler.scale(batch_loss).backward()
+                if math.isfinite(total):
+                    scaler.step(optimizer)
+                    scaler.update()
+                    if val_data is not None:
+                        total = evaluate(model, val_data[0], val_data[1], loss_of)[0]
+                        model.train()
+                avg = smooth * avg + (1 - smooth) * total
+                sm = avg / (1 - smooth ** (i + 1))
+                lrs.append(lr)
+                losses.append(total)
+                smoothed.append(sm)
+                bar.update(1)
+                if not math.isfinite(total) or not math.isfinite(sm):
+                    stop_reason = f"stopped at step {i} (lr={lr:.3g}): the loss became {total}"
+                    break
+                if diverged(sm, best, diverge):
+                    stop_reason = (
+                        f"stopped at step {i} (lr={lr:.3g}): the smoothed loss {sm:.3g} "
+                        f"exceeded {diverge:g}x the best {best:.3g}"
+                    )
+                    break
+                best = min(best, sm)
+    finally:
+        bar.close()
+        with torch.no_grad():
+            model.load_state_dict(model_state)
+        optimizer.load_state_dict(opt_state)
+        optimizer.zero_grad(set_to_none=True)
+        model.train(was_training)
+    return RangeTestResult(
+        lrs=lrs,
+        losses=losses,
+        smoothed=smoothed,
+        stop_reason=stop_reason,
+        num_iter=num_iter,
+        cycles=needed / per_pass,
+        seconds=time.perf_counter() - started,
+        notes=notes,
+    )
+
+
+__all__ = [
+    "METHODS",
+    "RangeTestResult",
+    "Suggestion",
+    "diverged",
+    "growth_factor",
+    "lr_schedule_exp",
+    "lr_schedule_linear",
+    "range_test",
+    "smooth_losses",
+    "stop_index",
+]
