@@ -7,7 +7,7 @@ True
 
 from __future__ import annotations
 
-from . import check, data, lr_finder, models, plots, profiles, toys, train
+from . import check, data, ensembles, finetune, landscape, lr_finder, models, optim, plots, profiles, toys, train
 from .data import Data, load
 from .lr_finder import RangeTestResult, Suggestion, range_test
 from .profiles import PROFILES, choose, device, profile, seed_everything
@@ -15,20 +15,24 @@ from .train import History, evaluate, fit
 
 __version__ = "0.1.0"
 __all__ = [
+    "Data",
+    "History",
     "PROFILES",
     "RangeTestResult",
     "Suggestion",
-    "Data",
-    "History",
     "check",
     "choose",
     "data",
     "device",
+    "ensembles",
     "evaluate",
+    "finetune",
     "fit",
+    "landscape",
     "load",
     "lr_finder",
     "models",
+    "optim",
     "plots",
     "profile",
     "profiles",

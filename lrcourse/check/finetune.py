@@ -1,0 +1,72 @@
+"""Checkers for the chapter on fine-tuning with discriminative learning rates."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from . import compare
+
+__all__ = ["discriminative_lr_list", "slanted_triangular_lr", "unfrozen_after"]
+
+
+def discriminative_lr_list(fn: Callable[[float, int, float], list[float]]) -> None:
+    """Check ``fn(lr_head, n_groups, factor)``: the LRs from the input group to the head.
+
+    >>> discriminative_lr_list(lambda lr, n, f: [lr / f ** (n - 1 - k) for k in range(n)])
+    ✅ discriminative_lr_list: right on all 4 cases.
+    """
+    compare(
+        "discriminative_lr_list",
+        lambda *a: [float(v) for v in fn(*a)],
+        lambda lr, n, f: [lr / f ** (n - 1 - k) for k in range(n)],
+        [(0.01, 4, 2.6), (1.0, 3, 10.0), (0.5, 1, 2.6), (0.1, 3, 1.0)],  # one group; factor 1 = one LR
+        hint="the head (last) gets lr_head, each group below it lr_head divided by one more factor.",
+        tol=1e-9,
+    )
+
+
+def _stlr(max_lr: float, total: int, cut_frac: float, ratio: float, step: int) -> float:
+    cut = math.floor(total * cut_frac)
+    t = min(step, total)
+    p = t / cut if t < cut else 1 - (t - cut) / (cut * (1 / cut_frac - 1))
+    return max_lr * (1 + p * (ratio - 1)) / ratio
+
+
+def slanted_triangular_lr(fn: Callable[[float, int, float, float, int], float]) -> None:
+    """Check ``fn(max_lr, total, cut_frac, ratio, step)``: ULMFiT's slanted triangular learning rate.
+
+    >>> slanted_triangular_lr(_stlr)
+    ✅ slanted_triangular_lr: right on all 6 cases.
+    """
+    compare(
+        "slanted_triangular_lr",
+        fn,
+        _stlr,
+        [
+            (0.01, 100, 0.1, 32, 0),  # the start: max_lr / ratio
+            (0.01, 100, 0.1, 32, 5),  # half way up
+            (0.01, 100, 0.1, 32, 10),  # the peak
+            (0.01, 100, 0.1, 32, 55),  # half way down
+            (0.01, 100, 0.1, 32, 100),  # the end: back to max_lr / ratio
+            (1.0, 50, 0.2, 10, 20),
+        ],
+        hint="cut = floor(total*cut_frac); p = t/cut before it, 1-(t-cut)/(cut*(1/cut_frac-1)) after; "
+        "lr = max_lr*(1+p*(ratio-1))/ratio.",
+        tol=1e-9,
+    )
+
+
+def unfrozen_after(fn: Callable[[int, int], list[bool]]) -> None:
+    """Check ``fn(n_groups, epochs_done)``: which groups (input to head) train after gradual unfreezing.
+
+    >>> unfrozen_after(lambda n, e: [k >= n - 1 - e for k in range(n)])
+    ✅ unfrozen_after: right on all 5 cases.
+    """
+    compare(
+        "unfrozen_after",
+        lambda *a: [bool(v) for v in fn(*a)],
+        lambda n, e: [k >= n - 1 - e for k in range(n)],
+        [(4, 0), (4, 1), (4, 3), (4, 10), (1, 0)],  # head only at first; everything once all are unfrozen
+        hint="start with only the head (the last group) trainable and unfreeze one more group, downwards, per epoch.",
+    )

@@ -1,0 +1,205 @@
+"""Checkers for chapters 2 (critical points and momentum) and 7 (adaptive methods)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+
+from . import CheckFailed, compare
+
+__all__ = [
+    "adagrad_step",
+    "adam_step",
+    "classify_eigenvalues",
+    "momentum_step",
+    "powersign_step",
+    "taylor_second_order",
+]
+
+T = torch.Tensor
+
+
+def _flat(name: str, fn: Callable[..., Any], parts: int) -> Callable[..., T]:
+    """Wrap a function returning a tuple of tensors so that compare() sees one flat tensor."""
+
+    def wrapped(*args: Any) -> T:
+        out = fn(*[a.clone() if isinstance(a, T) else a for a in args])  # a clone: in-place edits can't leak
+        if not isinstance(out, (tuple, list)) or len(out) != parts:
+            raise CheckFailed(f"❌ {name}: return a tuple of {parts} tensors, got {type(out).__name__}.")
+        return torch.cat([torch.as_tensor(o, dtype=torch.float64).reshape(-1) for o in out])
+
+    return wrapped
+
+
+def _t(*values: float) -> T:
+    return torch.tensor(values, dtype=torch.float64)
+
+
+# ----------------------------------------------------------------------------- chapter 2
+
+
+def _classify(eigenvalues: Sequence[float]) -> str:
+    tol = 1e-9 * max(1.0, max(abs(v) for v in eigenvalues))
+    neg = any(v < -tol for v in eigenvalues)
+    pos = any(v > tol for v in eigenvalues)
+    zero = any(abs(v) <= tol for v in eigenvalues)
+    if neg and pos:
+        return "saddle"
+    if neg and not zero:
+        return "maximum"
+    if pos and not zero:
+        return "minimum"
+    return "degenerate"
+
+
+def classify_eigenvalues(fn: Callable[[Sequence[float]], str]) -> None:
+    """Check ``fn(eigenvalues)``: ``"minimum"``, ``"maximum"``, ``"saddle"`` or ``"degenerate"``.
+
+    >>> classify_eigenvalues(_classify)
+    ✅ classify_eigenvalues: right on all 7 cases.
+    """
+    compare(
+        "classify_eigenvalues",
+        fn,
+        _classify,
+        [([1.0, 2.0],), ([-1.0, -0.5],), ([3.0, -0.1],), ([2.0, 0.0],), ([0.0, -1.0],), ([5.0],), ([1.0, 2.0, -3.0, 4.0],)],
+        hint="all > 0: minimum; all < 0: maximum; both signs: saddle; otherwise a zero eigenvalue leaves it undecided.",
+    )
+
+
+def _momentum(w: T, v: T, g: T, lr: float, mu: float) -> tuple[T, T]:
+    v = mu * v + g
+    return w - lr * v, v
+
+
+def momentum_step(fn: Callable[[T, T, T, float, float], tuple[T, T]]) -> None:
+    """Check ``fn(w, v, grad, lr, mu) -> (w, v)``: heavy-ball momentum as in ``torch.optim.SGD``.
+
+    >>> momentum_step(_momentum)
+    ✅ momentum_step: right on all 4 cases.
+    """
+    compare(
+        "momentum_step",
+        _flat("momentum_step", fn, 2),
+        _flat("momentum_step", _momentum, 2),
+        [
+            (_t(1.0, 2.0), _t(0.0, 0.0), _t(0.5, -1.0), 0.1, 0.9),
+            (_t(1.0), _t(2.0), _t(0.0), 0.1, 0.9),  # no gradient: momentum still moves w
+            (_t(1.0), _t(2.0), _t(1.0), 0.1, 0.0),  # mu = 0 is plain SGD
+            (_t(-1.0, 0.5, 3.0), _t(1.0, -1.0, 0.5), _t(0.2, 0.2, -0.2), 0.5, 0.5),
+        ],
+        hint="velocity first, v = mu * v + grad; then w = w - lr * v (the new v). Return (w, v).",
+    )
+
+
+def _taylor(f: float, g: T, h: T, d: T) -> float:
+    return float(f + g @ d + 0.5 * d @ h @ d)
+
+
+def taylor_second_order(fn: Callable[[float, T, T, T], float]) -> None:
+    """Check ``fn(f, grad, hessian, delta)``: the quadratic model ``f + gᵀδ + ½ δᵀHδ``.
+
+    >>> taylor_second_order(_taylor)
+    ✅ taylor_second_order: right on all 4 cases.
+    """
+    h = torch.tensor([[2.0, 1.0], [1.0, -3.0]], dtype=torch.float64)
+    compare(
+        "taylor_second_order",
+        lambda *a: float(fn(*a)),
+        _taylor,
+        [
+            (1.0, _t(1.0, 0.0), h, _t(0.1, 0.2)),
+            (0.0, _t(0.0, 0.0), h, _t(1.0, 1.0)),  # a critical point: only the curvature term
+            (2.0, _t(3.0, -1.0), torch.zeros(2, 2, dtype=torch.float64), _t(0.5, 0.5)),  # linear
+            (0.5, _t(-1.0, 2.0), h, _t(0.0, 0.0)),  # no step: f itself
+        ],
+        hint="f + grad @ delta + 0.5 * delta @ H @ delta (the one-half matters).",
+    )
+
+
+# ----------------------------------------------------------------------------- chapter 7
+
+
+def _adagrad(w: T, g: T, s: T, lr: float, eps: float) -> tuple[T, T]:
+    s = s + g * g
+    return w - lr * g / (s.sqrt() + eps), s
+
+
+def adagrad_step(fn: Callable[[T, T, T, float, float], tuple[T, T]]) -> None:
+    """Check ``fn(w, grad, sum_sq, lr, eps) -> (w, sum_sq)``: one Adagrad step as in ``torch.optim.Adagrad``.
+
+    >>> adagrad_step(_adagrad)
+    ✅ adagrad_step: right on all 4 cases.
+    """
+    compare(
+        "adagrad_step",
+        _flat("adagrad_step", fn, 2),
+        _flat("adagrad_step", _adagrad, 2),
+        [
+            (_t(1.0, 2.0), _t(0.5, -1.0), _t(0.0, 0.0), 0.1, 1e-10),  # first step: a sign step of size lr
+            (_t(1.0), _t(2.0), _t(4.0), 0.1, 1e-10),
+            (_t(1.0), _t(0.0), _t(0.0), 0.1, 1e-10),  # zero gradient, empty history: no move, no NaN
+            (_t(0.0, 0.0, 3.0), _t(1.0, 10.0, -0.1), _t(1.0, 100.0, 0.0), 0.5, 1e-3),
+        ],
+        hint="accumulate first, sum_sq = sum_sq + g**2; then w - lr * g / (sqrt(sum_sq) + eps).",
+        tol=1e-9,
+    )
+
+
+def _adam(w: T, g: T, m: T, v: T, t: int, lr: float, b1: float, b2: float, eps: float) -> tuple[T, T, T]:
+    m = b1 * m + (1 - b1) * g
+    v = b2 * v + (1 - b2) * g * g
+    m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+    return w - lr * m_hat / (v_hat.sqrt() + eps), m, v
+
+
+def adam_step(fn: Callable[..., tuple[T, T, T]]) -> None:
+    """Check ``fn(w, grad, m, v, t, lr, beta1, beta2, eps) -> (w, m, v)``: Adam's step ``t`` (from 1).
+
+    >>> adam_step(_adam)
+    ✅ adam_step: right on all 4 cases.
+    """
+    z = _t(0.0, 0.0)
+    compare(
+        "adam_step",
+        _flat("adam_step", fn, 3),
+        _flat("adam_step", _adam, 3),
+        [
+            (_t(1.0, 2.0), _t(0.5, -1.0), z, z, 1, 0.1, 0.9, 0.999, 1e-8),  # step 1: bias correction gives ±lr
+            (_t(1.0, 2.0), _t(0.5, -1.0), _t(0.1, 0.2), _t(0.01, 0.02), 5, 0.01, 0.9, 0.999, 1e-8),
+            (_t(1.0, 2.0), z, _t(0.1, -0.2), _t(0.01, 0.04), 100, 0.01, 0.9, 0.99, 1e-8),  # late: little correction
+            (_t(0.5), _t(2.0), _t(0.0), _t(0.0), 1, 0.001, 0.0, 0.5, 1e-3),  # beta1 = 0
+        ],
+        hint="m and v are EMAs of g and g**2; divide each by (1 - beta**t) before the step w - lr * m_hat / (sqrt(v_hat) + eps).",
+        tol=1e-9,
+    )
+
+
+def _powersign(w: T, g: T, m: T, lr: float, beta: float) -> tuple[T, T]:
+    m = beta * m + (1 - beta) * g
+    return w - lr * torch.exp(torch.sign(g) * torch.sign(m)) * g, m
+
+
+def powersign_step(fn: Callable[[T, T, T, float, float], tuple[T, T]]) -> None:
+    """Check ``fn(w, grad, m, lr, beta) -> (w, m)``: PowerSign with base ``e`` and no decay.
+
+    >>> powersign_step(_powersign)
+    ✅ powersign_step: right on all 4 cases.
+    """
+    compare(
+        "powersign_step",
+        _flat("powersign_step", fn, 2),
+        _flat("powersign_step", _powersign, 2),
+        [
+            (_t(1.0, 1.0), _t(2.0, -1.0), _t(0.0, 0.0), 0.1, 0.9),  # first step: m has g's sign
+            (_t(1.0), _t(-1.0), _t(0.5), 0.1, 0.9),  # disagreement: the step shrinks by e
+            (_t(1.0), _t(0.0), _t(0.5), 0.1, 0.9),  # zero gradient: no move
+            (_t(0.0, 2.0, -1.0), _t(0.3, 0.3, -0.3), _t(-1.0, 1.0, 0.0), 0.05, 0.5),
+        ],
+        hint="update m = beta * m + (1 - beta) * g first; then w - lr * exp(sign(g) * sign(m)) * g.",
+        tol=1e-9,
+    )
+
+

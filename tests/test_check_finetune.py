@@ -1,0 +1,34 @@
+"""Each checker of the fine-tuning chapter passes a right answer and rejects a wrong one."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from lrcourse.check import CheckFailed
+from lrcourse.check import finetune as C
+
+
+def test_discriminative_lr_list():
+    C.discriminative_lr_list(lambda lr, n, f: [lr / f ** (n - 1 - k) for k in range(n)])
+    with pytest.raises(CheckFailed):  # reversed: the head gets the smallest LR
+        C.discriminative_lr_list(lambda lr, n, f: [lr / f**k for k in range(n)])
+
+
+def _stlr(max_lr, total, cut_frac, ratio, t):
+    cut = math.floor(total * cut_frac)
+    p = t / cut if t < cut else 1 - (t - cut) / (cut * (1 / cut_frac - 1))
+    return max_lr * (1 + p * (ratio - 1)) / ratio
+
+
+def test_slanted_triangular_lr():
+    C.slanted_triangular_lr(_stlr)
+    with pytest.raises(CheckFailed):  # forgot the floor of ratio: starts at 0 instead of max_lr / ratio
+        C.slanted_triangular_lr(lambda m, T, c, r, t: m * (t / math.floor(T * c) if t < math.floor(T * c) else 1))
+
+
+def test_unfrozen_after():
+    C.unfrozen_after(lambda n, e: [k >= n - 1 - e for k in range(n)])
+    with pytest.raises(CheckFailed):  # unfreezes from the input upwards
+        C.unfrozen_after(lambda n, e: [k <= e for k in range(n)])

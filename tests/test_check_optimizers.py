@@ -1,0 +1,85 @@
+"""Every checker of lrcourse.check.optimizers passes a right answer and fails wrong ones."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lrcourse.check import CheckFailed
+from lrcourse.check import optimizers as chk
+
+
+def right_classify(eigs):
+    neg, pos, zero = any(e < 0 for e in eigs), any(e > 0 for e in eigs), any(e == 0 for e in eigs)
+    if neg and pos:
+        return "saddle"
+    if zero:
+        return "degenerate"
+    return "minimum" if pos else "maximum"
+
+
+def test_classify_eigenvalues(capsys):
+    chk.classify_eigenvalues(right_classify)
+    assert "✅" in capsys.readouterr().out
+    with pytest.raises(CheckFailed, match="saddle|degenerate"):
+        chk.classify_eigenvalues(lambda e: "minimum" if min(e) >= 0 else ("maximum" if max(e) <= 0 else "saddle"))
+    with pytest.raises(CheckFailed, match="no answer"):
+        chk.classify_eigenvalues(None)
+
+
+def test_momentum_step():
+    def right(w, v, g, lr, mu):
+        v = mu * v + g
+        return w - lr * v, v
+
+    chk.momentum_step(right)
+    with pytest.raises(CheckFailed, match="momentum_step"):
+        chk.momentum_step(lambda w, v, g, lr, mu: (w - lr * g, mu * v + g))  # steps with the old velocity
+    with pytest.raises(CheckFailed, match="tuple of 2"):
+        chk.momentum_step(lambda w, v, g, lr, mu: w - lr * (mu * v + g))
+
+
+def test_taylor_second_order():
+    chk.taylor_second_order(lambda f, g, h, d: f + g @ d + 0.5 * d @ h @ d)
+    with pytest.raises(CheckFailed, match="one-half"):
+        chk.taylor_second_order(lambda f, g, h, d: f + g @ d + d @ h @ d)
+
+
+def test_adagrad_step():
+    def right(w, g, s, lr, eps):
+        s = s + g**2
+        return w - lr * g / (s.sqrt() + eps), s
+
+    chk.adagrad_step(right)
+    with pytest.raises(CheckFailed, match="accumulate first"):
+        chk.adagrad_step(lambda w, g, s, lr, eps: (w - lr * g / (s.sqrt() + eps), s + g**2))
+
+
+def test_adam_step():
+    def right(w, g, m, v, t, lr, b1, b2, eps):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g**2
+        return w - lr * (m / (1 - b1**t)) / ((v / (1 - b2**t)).sqrt() + eps), m, v
+
+    def no_bias_correction(w, g, m, v, t, lr, b1, b2, eps):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g**2
+        return w - lr * m / (v.sqrt() + eps), m, v
+
+    chk.adam_step(right)
+    with pytest.raises(CheckFailed, match="1 - beta"):
+        chk.adam_step(no_bias_correction)
+
+
+def test_powersign_step():
+    def right(w, g, m, lr, beta):
+        m = beta * m + (1 - beta) * g
+        return w - lr * torch.exp(torch.sign(g) * torch.sign(m)) * g, m
+
+    chk.powersign_step(right)
+
+    def old_m(w, g, m, lr, beta):
+        return w - lr * torch.exp(torch.sign(g) * torch.sign(m)) * g, beta * m + (1 - beta) * g
+
+    with pytest.raises(CheckFailed, match="powersign_step"):
+        chk.powersign_step(old_m)

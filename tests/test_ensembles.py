@@ -1,0 +1,130 @@
+"""Unit tests of lrcourse.ensembles: schedule, snapshot collection (memory and disk), averaging, disagreement."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import pytest
+import torch
+from torch import nn
+
+from lrcourse import ensembles as E
+from lrcourse.data import load
+
+
+def test_snapshot_lr_matches_pytorch_warm_restarts():
+    for lr_max, T in [(0.1, 10), (0.37, 7), (1.0, 1)]:
+        f = E.snapshot_lr(lr_max, T)
+        p = nn.Parameter(torch.zeros(1))
+        opt = torch.optim.SGD([p], lr=lr_max)
+        sched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=T, eta_min=0.0)
+        for step in range(5 * T + 3):
+            assert math.isclose(f(step), opt.param_groups[0]["lr"], rel_tol=1e-9, abs_tol=1e-12), (lr_max, T, step)
+            opt.step()
+            sched.step()
+
+
+@pytest.mark.parametrize("bad", [dict(lr_max=0.0, cycle_steps=5), dict(lr_max=0.1, cycle_steps=0), dict(lr_max=0.1, cycle_steps=2.5)])
+def test_snapshot_lr_rejects_bad_parameters(bad):
+    with pytest.raises(ValueError):
+        E.snapshot_lr(**bad)
+
+
+def test_cycle_ends():
+    assert E.cycle_ends(30, 3) == [10, 20, 30]
+    assert E.cycle_ends(5, 1) == [5]
+    with pytest.raises(ValueError, match="evenly"):
+        E.cycle_ends(10, 3)
+    with pytest.raises(ValueError):
+        E.cycle_ends(10, 0)
+
+
+def _perturb(model: nn.Module, value: float) -> None:
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(value)
+
+
+def test_snapshots_in_memory_are_copies_taken_at_the_right_epochs():
+    m = nn.Linear(3, 2)
+    snaps = E.Snapshots(at=[2, 4])
+    for epoch in range(1, 5):
+        _perturb(m, float(epoch))
+        snaps(epoch, m, None)
+    assert snaps.epochs == [2, 4]
+    # later changes to the model must not leak into stored snapshots
+    _perturb(m, 99.0)
+    assert snaps.state(0)["weight"].eq(2.0).all()
+    assert snaps.state(1)["weight"].eq(4.0).all()
+    loaded = list(snaps.models(m))
+    assert [mm.weight[0, 0].item() for mm in loaded] == [2.0, 4.0]
+    assert all(not mm.training for mm in loaded)
+
+
+def test_snapshots_on_disk_are_written_atomically(tmp_path):
+    m = nn.Linear(3, 2)
+    snaps = E.Snapshots(at=[1, 3], directory=tmp_path / "snaps")
+    for epoch in range(1, 4):
+        _perturb(m, float(epoch))
+        snaps(epoch, m, None)
+    files = sorted(os.listdir(tmp_path / "snaps"))
+    assert files == ["snapshot_0001.pt", "snapshot_0003.pt"]  # no temporary files left behind
+    assert snaps.state(1)["bias"].eq(3.0).all()
+    assert snaps._states == []  # nothing kept in memory
+
+
+def test_snapshots_rejects_bad_epochs():
+    with pytest.raises(ValueError):
+        E.Snapshots(at=[])
+    with pytest.raises(ValueError):
+        E.Snapshots(at=[0, 3])
+
+
+def test_average_softmax_is_mean_of_probabilities_not_of_logits():
+    a, b = nn.Linear(2, 3), nn.Linear(2, 3)
+    with torch.no_grad():
+        a.weight.zero_(), b.weight.zero_()
+        a.bias.copy_(torch.tensor([8.0, 0.0, 0.0]))
+        b.bias.copy_(torch.tensor([0.0, 1.0, 0.9]))
+    x = torch.zeros(4, 2)
+    p = E.average_softmax([a, b], x)
+    expected = (a(x).softmax(-1) + b(x).softmax(-1)) / 2
+    assert torch.allclose(p, expected)
+    assert not torch.allclose(p, ((a(x) + b(x)) / 2).softmax(-1))
+    with pytest.raises(ValueError):
+        E.average_softmax([], x)
+
+
+def test_ensemble_accuracy_and_disagreement():
+    x = torch.eye(3)
+    y = torch.tensor([0, 1, 2])
+    right, wrong = nn.Linear(3, 3, bias=False), nn.Linear(3, 3, bias=False)
+    with torch.no_grad():
+        right.weight.copy_(torch.eye(3))
+        wrong.weight.copy_(torch.eye(3)[[1, 2, 0]])  # predicts the next class everywhere
+    assert E.ensemble_accuracy([right], x, y) == 1.0
+    assert E.ensemble_accuracy([wrong], x, y) == 0.0
+    d = E.disagreement([right, wrong, right], x)
+    assert d.shape == (3, 3)
+    assert torch.equal(d, torch.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]))
+
+
+def test_fit_snapshots_follows_the_schedule_and_snapshots_each_cycle(tmp_path):
+    torch.manual_seed(0)
+    d = load("blobs", n_train=256, n_test=128, device="cpu")
+    m = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
+    opt = torch.optim.SGD(m.parameters(), lr=0.5)
+    seen = []
+    h, s = E.fit_snapshots(
+        m, d, opt, 6, 3, 0.5, batch_size=64, seed=0, progress=False, directory=tmp_path,
+        on_epoch_end=lambda e, model, hist: seen.append(e),
+    )
+    assert s.epochs == [2, 4, 6] and seen == [1, 2, 3, 4, 5, 6]
+    # 4 steps per epoch, 8 per cycle: the lr restarts at lr_max at steps 0, 8 and 16
+    assert [h.lr[i] for i in (0, 8, 16)] == [0.5, 0.5, 0.5]
+    assert h.lr[7] < 0.05 and h.lr[4] == pytest.approx(0.25)
+    # the final snapshot is the trained model itself
+    last = list(s.models(m))[-1]
+    assert all(torch.equal(a, b) for a, b in zip(last.state_dict().values(), m.state_dict().values()))
+    assert E.ensemble_accuracy(list(s.models(m)), d.x_test, d.y_test) > 0.8
