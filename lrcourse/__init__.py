@@ -7,7 +7,21 @@ True
 
 from __future__ import annotations
 
-from . import check, data, ensembles, finetune, landscape, lr_finder, models, optim, plots, profiles, toys, train
+from . import (
+    check,
+    data,
+    ensembles,
+    finetune,
+    landscape,
+    learned,
+    lr_finder,
+    models,
+    optim,
+    plots,
+    profiles,
+    toys,
+    train,
+)
 from .data import Data, load
 from .lr_finder import RangeTestResult, Suggestion, range_test
 from .profiles import PROFILES, choose, device, profile, seed_everything
@@ -29,6 +43,7 @@ __all__ = [
     "finetune",
     "fit",
     "landscape",
+    "learned",
     "load",
     "lr_finder",
     "models",

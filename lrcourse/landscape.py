@@ -20,6 +20,7 @@ tensors shaped like ``model.parameters()``; every function here takes both.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Union
 
@@ -197,7 +198,11 @@ def hessian(fn: Callable, params: torch.Tensor | Sequence[torch.Tensor] | Mappin
     [[2.0, 3.0], [3.0, 0.0]]
     """
     f, theta = _flat_fn(fn, params)
-    return torch.func.hessian(f)(theta)
+    with warnings.catch_warnings():
+        # torch.func.hessian goes through torch.jit.script internally, which warns that it is
+        # deprecated (a message for torch's own code, not for the caller)
+        warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*deprecated", category=FutureWarning)
+        return torch.func.hessian(f)(theta)
 
 
 # ----------------------------------------------------------------------------- Hessian-vector products

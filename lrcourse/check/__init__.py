@@ -87,5 +87,6 @@ def value(name: str, got: Any, expected: Any, *, hint: str, tol: float = 1e-6) -
 from .basics import *  # noqa: E402,F403
 from .ensembles import *  # noqa: E402,F403
 from .finetune import *  # noqa: E402,F403
+from .learned import *  # noqa: E402,F403
 from .optimizers import *  # noqa: E402,F403
 from .range_test import *  # noqa: E402,F403
