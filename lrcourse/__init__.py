@@ -19,6 +19,7 @@ from . import (
     optim,
     plots,
     profiles,
+    scaling,
     toys,
     train,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "profile",
     "profiles",
     "range_test",
+    "scaling",
     "seed_everything",
     "toys",
     "train",

@@ -1,0 +1,78 @@
+"""Checkers for chapter 8, batch size and the learning rate."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+
+from . import compare
+
+__all__ = ["scaled_lr", "warmup_length", "minibatch_noise"]
+
+
+def scaled_lr(fn: Callable[[float, int, int], float]) -> None:
+    """Check ``fn(base_lr, base_batch, batch)``: the linear scaling rule ``base_lr · batch / base_batch``.
+
+    >>> scaled_lr(lambda lr, b0, b: lr * b / b0)
+    ✅ scaled_lr: right on all 5 cases.
+    """
+    compare(
+        "scaled_lr",
+        fn,
+        lambda lr, b0, b: lr * b / b0,
+        [(0.1, 256, 1024), (0.1, 256, 256), (0.1, 256, 64), (0.05, 128, 8192), (1.0, 1, 3)],
+        hint="the learning rate grows by the same factor as the batch: lr * batch / base_batch.",
+    )
+
+
+def warmup_length(fn: Callable[[float, int, int, int], int]) -> None:
+    """Check ``fn(warmup_epochs, n_train, per_device, world_size)``: warmup steps of a data-parallel run.
+
+    >>> import math
+    >>> warmup_length(lambda e, n, b, w: math.ceil(e * n / (b * w)))
+    ✅ warmup_length: right on all 5 cases.
+    """
+    compare(
+        "warmup_length",
+        fn,
+        lambda e, n, b, w: math.ceil(e * n / (b * w)),
+        [(5, 50_000, 128, 8), (5, 50_000, 128, 1), (1, 4000, 64, 2), (0, 4000, 64, 4), (0.5, 1000, 30, 1)],
+        hint="one step consumes per_device * world_size examples; count the steps in warmup_epochs "
+        "epochs and round up (math.ceil).",
+    )
+
+
+def _noise(g: torch.Tensor, b: int) -> float:
+    g = g.double()
+    return float(((g - g.mean(0)) ** 2).sum(1).mean() / b)
+
+
+def minibatch_noise(fn: Callable[[torch.Tensor, int], float]) -> None:
+    """Check ``fn(per_example_grads, b)``: expected ``‖ĝ_b − g‖²`` for a batch of ``b`` drawn with replacement.
+
+    ``per_example_grads`` has one row per example; the answer is ``tr(Σ) / b`` with ``Σ``
+    their covariance (divided by ``N``).
+
+    >>> minibatch_noise(lambda g, b: float(((g - g.mean(0)) ** 2).sum(1).mean() / b))
+    ✅ minibatch_noise: right on all 5 cases.
+    """
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randn(50, 3, generator=gen)
+    b = 3.0 + 0.1 * torch.randn(200, 7, generator=gen)
+    compare(
+        "minibatch_noise",
+        fn,
+        _noise,
+        [
+            (a, 1),
+            (a, 10),
+            (b, 64),  # a large mean must not leak into the noise
+            (torch.ones(5, 2), 4),  # identical gradients: no noise at all
+            (torch.tensor([[1.0], [-1.0]]), 2),
+        ],
+        hint="average over examples the squared distance of each row from the mean row "
+        "(that is tr(Σ), with Σ divided by N), then divide by b.",
+        tol=1e-5,
+    )

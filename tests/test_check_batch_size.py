@@ -1,0 +1,34 @@
+"""Chapter 8's checkers accept the right answer and reject typical wrong ones."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from lrcourse.check import CheckFailed
+from lrcourse.check import batch_size as chk
+
+
+def test_scaled_lr():
+    chk.scaled_lr(lambda lr, b0, b: lr * b / b0)
+    with pytest.raises(CheckFailed, match="scaled_lr"):
+        chk.scaled_lr(lambda lr, b0, b: lr * math.sqrt(b / b0))  # the square-root rule
+    with pytest.raises(CheckFailed, match="no answer"):
+        chk.scaled_lr(None)
+
+
+def test_warmup_length():
+    chk.warmup_length(lambda e, n, b, w: math.ceil(e * n / (b * w)))
+    with pytest.raises(CheckFailed):
+        chk.warmup_length(lambda e, n, b, w: math.ceil(e * n / b))  # forgets the devices
+    with pytest.raises(CheckFailed):
+        chk.warmup_length(lambda e, n, b, w: int(e * n / (b * w)))  # rounds down
+
+
+def test_minibatch_noise():
+    chk.minibatch_noise(lambda g, b: float(((g - g.mean(0)) ** 2).sum(1).mean() / b))
+    with pytest.raises(CheckFailed):
+        chk.minibatch_noise(lambda g, b: float((g**2).sum(1).mean() / b))  # forgets to centre
+    with pytest.raises(CheckFailed):
+        chk.minibatch_noise(lambda g, b: float(((g - g.mean(0)) ** 2).sum(1).mean() / b**0.5))

@@ -1,0 +1,44 @@
+"""Chapter 10's checkers accept the right answer and reject typical wrong ones."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from lrcourse.check import CheckFailed
+from lrcourse.check import losses as chk
+
+
+def test_stable_softmax():
+    def right(z):
+        e = (z - z.max(-1, keepdim=True).values).exp()
+        return e / e.sum(-1, keepdim=True)
+
+    chk.stable_softmax(right)
+    with pytest.raises(CheckFailed, match="stable_softmax"):
+        chk.stable_softmax(lambda z: z.exp() / z.exp().sum(-1, keepdim=True))  # overflows at 1000
+
+
+def test_ce_logit_grad():
+    chk.ce_logit_grad(lambda z, y: (z.softmax(-1) - F.one_hot(y, z.shape[-1])) / len(y))
+    with pytest.raises(CheckFailed):
+        chk.ce_logit_grad(lambda z, y: z.softmax(-1) - F.one_hot(y, z.shape[-1]))  # forgets the mean
+
+
+def test_mse_logit_grad():
+    def right(z, y):
+        p = z.softmax(-1)
+        e = p - F.one_hot(y, z.shape[-1])
+        return 2 * p * (e - (p * e).sum(-1, keepdim=True)) / len(y)
+
+    chk.mse_logit_grad(right)
+    with pytest.raises(CheckFailed):  # skips the softmax Jacobian
+        chk.mse_logit_grad(lambda z, y: 2 * (z.softmax(-1) - F.one_hot(y, z.shape[-1])) / len(y))
+
+
+def test_ce_mse_matches_the_library_loss():
+    from lrcourse.train import mse_onehot
+
+    z, y = torch.randn(5, 4), torch.tensor([0, 1, 2, 3, 0])
+    assert torch.allclose(chk.ce_mse(z, y), mse_onehot(z, y))

@@ -1,0 +1,76 @@
+"""The batch-size arithmetic of lrcourse.scaling, checked against first principles."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from lrcourse import scaling
+
+
+def test_effective_batch_is_the_product_of_its_factors():
+    assert scaling.effective_batch_size(64) == 64
+    assert scaling.effective_batch_size(64, world_size=8) == 512
+    assert scaling.effective_batch_size(16, world_size=4, accumulation_steps=2) == 128
+
+
+def test_linear_rule_keeps_lr_per_example_constant():
+    # the ratio lr / batch is what the linear rule holds fixed
+    for batch in (32, 256, 1000, 8192):
+        lr = scaling.linear_scaled_lr(0.1, batch, base_batch_size=256)
+        assert lr / batch == pytest.approx(0.1 / 256)
+    assert scaling.linear_scaled_lr(0.1, 256, 256) == pytest.approx(0.1)
+
+
+def test_sqrt_rule_grows_slower_than_linear():
+    assert scaling.sqrt_scaled_lr(1e-3, 1024, 256) == pytest.approx(2e-3)
+    assert scaling.sqrt_scaled_lr(1e-3, 64, 256) == pytest.approx(5e-4)
+    assert scaling.sqrt_scaled_lr(0.1, 4096, 256) < scaling.linear_scaled_lr(0.1, 4096, 256)
+
+
+def test_warmup_is_measured_in_examples_so_steps_shrink_with_batch():
+    small = scaling.warmup_steps(5, 50_000, 128)
+    large = scaling.warmup_steps(5, 50_000, 1024)
+    assert small == math.ceil(5 * 50_000 / 128) == 1954
+    assert large == 245
+    # one warmup step at batch 1024 covers 8 at batch 128 (up to rounding)
+    assert abs(small - 8 * large) < 8
+    assert scaling.warmup_steps(0.5, 1000, 100) == 5
+
+
+def test_steps_per_epoch_rounds_like_the_batcher():
+    from lrcourse.data import num_batches
+
+    for n, b in [(4000, 128), (4000, 64), (10, 3), (7, 7), (5, 10)]:
+        assert scaling.steps_per_epoch(n, b) == num_batches(n, b)
+        assert scaling.steps_per_epoch(n, b, drop_last=True) == num_batches(n, b, drop_last=True)
+
+
+def test_plan_combines_the_pieces_for_ddp():
+    p = scaling.plan(0.1, 256, per_device=128, n_train=50_000, world_size=8, warmup_epochs=5)
+    assert p.batch_size == 1024
+    assert p.lr == pytest.approx(0.4)
+    assert p.steps_per_epoch == 49
+    assert p.warmup_steps == 245
+    one = scaling.plan(0.1, 256, per_device=128, n_train=50_000)
+    assert one.batch_size == 128 and one.lr == pytest.approx(0.05)
+    acc = scaling.plan(0.1, 256, per_device=32, n_train=1000, world_size=2, accumulation_steps=4, rule="sqrt")
+    assert acc.batch_size == 256 and acc.lr == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: scaling.effective_batch_size(0),
+        lambda: scaling.effective_batch_size(8, world_size=1.5),
+        lambda: scaling.linear_scaled_lr(-0.1, 64),
+        lambda: scaling.linear_scaled_lr(0.1, 64, base_batch_size=0),
+        lambda: scaling.warmup_steps(-1, 100, 10),
+        lambda: scaling.steps_per_epoch(100, 0),
+        lambda: scaling.plan(0.1, 256, per_device=64, n_train=100, rule="cubic"),
+    ],
+)
+def test_bad_input_says_what_to_do(call):
+    with pytest.raises(ValueError, match="must be|rule must"):
+        call()
