@@ -20,6 +20,8 @@ from . import (
     plots,
     profiles,
     scaling,
+    sequences,
+    sharpness,
     toys,
     train,
 )
@@ -54,6 +56,8 @@ __all__ = [
     "profiles",
     "range_test",
     "scaling",
+    "sequences",
+    "sharpness",
     "seed_everything",
     "toys",
     "train",
