@@ -86,6 +86,7 @@ def value(name: str, got: Any, expected: Any, *, hint: str, tol: float = 1e-6) -
 # Each chapter's checkers live in a module of their own; `lrcourse.check.<name>` finds them all.
 from .basics import *  # noqa: E402,F403
 from .batch_size import *  # noqa: E402,F403
+from .capstone import *  # noqa: E402,F403
 from .clipping import *  # noqa: E402,F403
 from .ensembles import *  # noqa: E402,F403
 from .finetune import *  # noqa: E402,F403
@@ -94,4 +95,5 @@ from .losses import *  # noqa: E402,F403
 from .normalization import *  # noqa: E402,F403
 from .optimizers import *  # noqa: E402,F403
 from .range_test import *  # noqa: E402,F403
+from .schedules import *  # noqa: E402,F403
 from .sharpness import *  # noqa: E402,F403

@@ -1,0 +1,124 @@
+"""Checkers for the capstone chapter: a fast training recipe."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from . import compare
+
+__all__ = ["decay_split", "warmup_cosine_lr", "epochs_to_accuracy"]
+
+
+def _models() -> list[nn.Module]:
+    torch.manual_seed(0)
+    return [
+        nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3)),
+        nn.Sequential(nn.Unflatten(1, (1, 8)), nn.Conv1d(1, 2, 3, bias=False), nn.BatchNorm1d(2), nn.Flatten(),
+                      nn.Linear(12, 2)),
+        nn.Linear(3, 2),
+    ]
+
+
+def _split_reference(model: nn.Module, weight_decay: float) -> list[tuple[float, list[int]]]:
+    decay = [p for p in model.parameters() if p.dim() > 1]
+    rest = [p for p in model.parameters() if p.dim() <= 1]
+    return _summary([{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}])
+
+
+def _summary(groups: Sequence[dict[str, Any]]) -> list[tuple[float, list[int]]]:
+    """Per weight-decay value, the sorted sizes of the tensors that get it (empty groups dropped)."""
+    by_wd: dict[float, list[int]] = {}
+    for g in groups:
+        params = list(g["params"])
+        if params:
+            by_wd.setdefault(float(g.get("weight_decay", 0.0)), []).extend(p.numel() for p in params)
+    return sorted((wd, sorted(sizes)) for wd, sizes in by_wd.items())
+
+
+def decay_split(fn: Callable[[nn.Module, float], list[dict[str, Any]]]) -> None:
+    """Check ``fn(model, weight_decay)``: param groups that decay the weight matrices and kernels only.
+
+    >>> decay_split(lambda m, wd: [{"params": [p for p in m.parameters() if p.dim() > 1], "weight_decay": wd},
+    ...                            {"params": [p for p in m.parameters() if p.dim() <= 1], "weight_decay": 0.0}])
+    ✅ decay_split: right on all 3 cases.
+    """
+
+    def student(i: int, wd: float) -> list[tuple[float, list[int]]]:
+        model = _models()[i]
+        groups = fn(model, wd)
+        got = [p for g in groups for p in g["params"]]
+        if sorted(map(id, got)) != sorted(id(p) for p in model.parameters()):
+            return [("every parameter exactly once", [])]  # type: ignore[list-item]
+        return _summary(groups)
+
+    compare(
+        "decay_split",
+        student,
+        lambda i, wd: _split_reference(_models()[i], wd),
+        [(0, 5e-4), (1, 0.1), (2, 1e-2)],  # BN model, a conv without bias, a bare linear layer
+        hint="weights with 2 or more dimensions get weight_decay; biases and norm scales/shifts (1-D) get 0.0; "
+        "every parameter must appear exactly once.",
+    )
+
+
+def _warmup_cosine(lr_max: float, warmup: int, total: int, step: int) -> float:
+    if step < warmup:
+        return lr_max * step / warmup
+    t = min(step - warmup, total - warmup)
+    return lr_max * (1 + math.cos(math.pi * t / (total - warmup))) / 2
+
+
+def warmup_cosine_lr(fn: Callable[[float, int, int, int], float]) -> None:
+    """Check ``fn(lr_max, warmup, total, step)``: linear warm-up from 0, then a cosine down to 0 at ``total``.
+
+    >>> warmup_cosine_lr(_warmup_cosine)
+    ✅ warmup_cosine_lr: right on all 6 cases.
+    """
+    compare(
+        "warmup_cosine_lr",
+        fn,
+        _warmup_cosine,
+        [
+            (0.1, 10, 100, 0),  # the start: 0
+            (0.1, 10, 100, 5),  # half way up the warm-up
+            (0.1, 10, 100, 10),  # the peak
+            (0.1, 10, 100, 55),  # half way down the cosine
+            (0.1, 10, 100, 100),  # the end: 0
+            (2.0, 1, 5, 3),
+        ],
+        hint="lr_max*step/warmup while step < warmup; then lr_max*(1+cos(pi*(step-warmup)/(total-warmup)))/2.",
+        tol=1e-9,
+    )
+
+
+def _epochs_to(test_acc: Sequence[float], target: float) -> int | None:
+    for epoch, acc in enumerate(test_acc, start=1):
+        if acc >= target:
+            return epoch
+    return None
+
+
+def epochs_to_accuracy(fn: Callable[[Sequence[float], float], int | None]) -> None:
+    """Check ``fn(test_acc, target)``: the first epoch (counted from 1) whose accuracy reaches ``target``, or None.
+
+    >>> epochs_to_accuracy(_epochs_to)
+    ✅ epochs_to_accuracy: right on all 5 cases.
+    """
+    compare(
+        "epochs_to_accuracy",
+        lambda acc, target: fn(list(acc), target),
+        _epochs_to,
+        [
+            ([0.5, 0.8, 0.9, 0.95], 0.9),  # reached exactly at epoch 3
+            ([0.5, 0.92, 0.85, 0.95], 0.9),  # the first time counts, even if it drops again
+            ([0.95], 0.9),  # epoch 1
+            ([0.5, 0.6], 0.9),  # never: None
+            ([], 0.5),  # no epochs at all: None
+        ],
+        hint="count epochs from 1; return the first whose accuracy is >= target, None if there is none.",
+    )
