@@ -16,6 +16,7 @@ evaluates loss and accuracy on the train and test sets.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -153,7 +154,21 @@ def _autocast(dev: torch.device):
     if dev.type == "cuda":
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.autocast("cuda", dtype=dtype)
-    return torch.autocast("cpu", enabled=False)
+    return contextlib.nullcontext()
+
+
+def grad_norm(params: list[torch.Tensor]) -> torch.Tensor:
+    """The global L2 norm of the gradients of ``params`` (those that have one).
+
+    >>> w = torch.zeros(2, requires_grad=True)
+    >>> (w * torch.tensor([3.0, 4.0])).sum().backward()
+    >>> grad_norm([w]).item()
+    5.0
+    """
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
 
 
 def _layout(x: torch.Tensor) -> torch.Tensor:
@@ -277,15 +292,24 @@ def fit(
                 break
             # 4. backward, gradient norm, clipping, step
             optimizer.zero_grad(set_to_none=True)
-            scaler.scale(batch_loss).backward()
-            scaler.unscale_(optimizer)
-            norm = torch.nn.utils.clip_grad_norm_(params, clip_grad_norm or math.inf)
+            if use_scaler:  # float16 autocast on a GPU without bfloat16
+                scaler.scale(batch_loss).backward()
+                scaler.unscale_(optimizer)
+            else:
+                batch_loss.backward()
+            if clip_grad_norm is None:
+                norm = grad_norm(params)
+            else:
+                norm = torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
             hist.lr.append(groups[0]["lr"])
             hist.loss.append(loss_value)
             hist.grad_norm.append(norm.item())
             undo.save()
-            scaler.step(optimizer)
-            scaler.update()
+            if use_scaler:
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                optimizer.step()
             if isinstance(schedule, LRScheduler):
                 schedule.step()
             step += 1
