@@ -97,14 +97,15 @@ def schedule(
 def smooth(values: Iterable[float], beta: float = 0.9) -> list[float]:
     """Exponential moving average with bias correction (for noisy step losses).
 
+    The range test's smoothing (:func:`lrcourse.lr_finder.smooth_losses`), with a lighter
+    default for plotting training curves.
+
     >>> smooth([1.0, 1.0, 1.0])
     [1.0, 1.0, 1.0]
     """
-    out, avg = [], 0.0
-    for i, v in enumerate(values, start=1):
-        avg = beta * avg + (1 - beta) * v
-        out.append(avg / (1 - beta**i))
-    return out
+    from .lr_finder import smooth_losses
+
+    return smooth_losses(list(values), beta)
 
 
 def curves(
