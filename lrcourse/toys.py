@@ -141,14 +141,37 @@ class OneSampleNet:
         off = 2 * x * x * w1 * w2 - 2 * r * x
         return torch.tensor([[2 * x * x * w2 * w2 + lam, off], [off, 2 * x * x * w1 * w1 + lam]], dtype=torch.float64)
 
-    def critical_points(self) -> list[torch.Tensor]:
-        """The isolated critical points (for ``λ = 0`` the valley of minima is left out: it is a curve).
+    def critical_points(self, per_branch: int = 0) -> list[torch.Tensor]:
+        """The critical points: the isolated ones, plus ``per_branch`` points on each valley branch.
+
+        Without weight decay every point of the hyperbola ``w1·w2 = y/x`` is critical (a curve,
+        not a list), so by default only the origin is returned; ``per_branch = n`` adds ``n``
+        points on each of the hyperbola's two branches, spread over a factor of 4 in ``w1``
+        around ``√|y/x|``: the origin and ``2n`` minima (``n = 3`` gives the seven points of
+        the usual picture). With weight decay the valley is gone and ``per_branch`` must be 0.
 
         >>> [p.tolist() for p in OneSampleNet(weight_decay=0.5).critical_points()]
         [[0.0, 0.0], [0.8660254037844386, 0.8660254037844386], [-0.8660254037844386, -0.8660254037844386]]
+        >>> [p.tolist() for p in OneSampleNet().critical_points(per_branch=1)]
+        [[0.0, 0.0], [1.0, 1.0], [-1.0, -1.0]]
         """
+        if not isinstance(per_branch, int) or per_branch < 0:
+            raise ValueError(f"per_branch must be a non-negative int, got {per_branch!r}.")
         points = [torch.zeros(2, dtype=torch.float64)]
         lam, x, y = self.weight_decay, self.x, self.y
+        if per_branch and (lam > 0 or y == 0):
+            why = "weight decay leaves isolated points only" if lam > 0 else "with y = 0 the minima are the two axes"
+            raise ValueError(
+                f"per_branch needs the hyperbola valley of weight_decay = 0 and y != 0 ({why}); use per_branch=0."
+            )
+        if per_branch:
+            c = y / x
+            spread = torch.linspace(-1.0, 1.0, per_branch, dtype=torch.float64)
+            if per_branch == 1:
+                spread = torch.zeros(1, dtype=torch.float64)
+            w1 = math.sqrt(abs(c)) * 2.0**spread
+            branch = torch.stack([w1, c / w1], -1)
+            points += list(branch) + list(-branch)
         if lam > 0:
             # w1 = s·w2 with s = ±1 and 2x(y − s·x·w²)·s = λ  ->  w² = (y − s·λ/(2x)) / (s·x)
             for s in (1.0, -1.0):

@@ -44,6 +44,31 @@ def test_one_sample_net_critical_points():
         toys.OneSampleNet(x=0.0)
 
 
+@pytest.mark.parametrize("x, y", [(1.0, 1.0), (2.0, -0.5), (-1.5, 3.0)])
+def test_one_sample_net_seven_critical_points(x, y):
+    net = toys.OneSampleNet(x=x, y=y)
+    points = net.critical_points(per_branch=3)
+    assert len(points) == 7 and len({tuple(p.tolist()) for p in points}) == 7
+    kinds = [landscape.classify_critical_point(landscape.hessian(net.loss, p))[0] for p in points]
+    assert kinds == ["saddle"] + ["degenerate"] * 6
+    for p in points:
+        assert landscape.gradient(net.loss, p).abs().max() < 1e-12
+    for p in points[1:]:
+        assert net.loss(p) < 1e-24  # on the valley w1·w2 = y/x: zero loss, so a global minimum
+    # three per branch: one branch is the mirror image of the other
+    assert torch.equal(torch.stack(points[1:4]), -torch.stack(points[4:7]))
+
+
+def test_one_sample_net_critical_points_bad_input():
+    with pytest.raises(ValueError, match="weight decay leaves isolated points only"):
+        toys.OneSampleNet(weight_decay=0.1).critical_points(per_branch=3)
+    with pytest.raises(ValueError, match="the two axes"):
+        toys.OneSampleNet(y=0.0).critical_points(per_branch=1)
+    with pytest.raises(ValueError, match="non-negative int"):
+        toys.OneSampleNet().critical_points(per_branch=-1)
+    assert len(toys.OneSampleNet(y=0.0).critical_points()) == 1
+
+
 def test_rosenbrock():
     r = toys.Rosenbrock()
     w = torch.tensor([-1.2, 1.0], dtype=torch.float64)
