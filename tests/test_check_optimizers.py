@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -25,6 +27,42 @@ def test_classify_eigenvalues(capsys):
         chk.classify_eigenvalues(lambda e: "minimum" if min(e) >= 0 else ("maximum" if max(e) <= 0 else "saddle"))
     with pytest.raises(CheckFailed, match="no answer"):
         chk.classify_eigenvalues(None)
+
+
+def test_look_around(capsys):
+    def right(loss, point, radius, n):
+        angles = torch.arange(n, dtype=torch.float64) * (2 * math.pi / n)
+        ring = point + radius * torch.stack([angles.cos(), angles.sin()], -1)
+        change = loss(ring) - loss(point)  # vectorized over the circle: fine for these losses
+        return "minimum" if (change >= 0).all() else "maximum" if (change <= 0).all() else "saddle"
+
+    chk.look_around(right)
+    assert "✅" in capsys.readouterr().out
+
+    def hessian_only(loss, point, radius, n):  # the second-order test alone cannot decide these
+        return "degenerate"
+
+    with pytest.raises(CheckFailed, match="look_around"):
+        chk.look_around(hessian_only)
+
+    def one_axis(loss, point, radius, n):  # looks along the axes only: misses the ways down between them
+        steps = torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]], dtype=torch.float64)
+        change = torch.stack([loss(point + radius * d) for d in steps]) - loss(point)
+        return "minimum" if (change >= 0).all() else "maximum" if (change <= 0).all() else "saddle"
+
+    with pytest.raises(CheckFailed, match="hidden_saddle"):
+        chk.look_around(one_axis)
+
+    def strict(loss, point, radius, n):  # uses > instead of >=: a flat ring is not "higher"
+        angles = torch.arange(n, dtype=torch.float64) * (2 * math.pi / n)
+        ring = point + radius * torch.stack([angles.cos(), angles.sin()], -1)
+        change = loss(ring) - loss(point)
+        return "minimum" if (change > 0).all() else "maximum" if (change < 0).all() else "saddle"
+
+    with pytest.raises(CheckFailed, match="half_pipe"):
+        chk.look_around(strict)
+    with pytest.raises(CheckFailed, match="no answer"):
+        chk.look_around(None)
 
 
 def test_momentum_step():

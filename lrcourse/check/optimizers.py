@@ -13,6 +13,7 @@ __all__ = [
     "adagrad_step",
     "adam_step",
     "classify_eigenvalues",
+    "look_around",
     "momentum_step",
     "powersign_step",
     "taylor_second_order",
@@ -116,6 +117,74 @@ def taylor_second_order(fn: Callable[[float, T, T, T], float]) -> None:
             (0.5, _t(-1.0, 2.0), h, _t(0.0, 0.0)),  # no step: f itself
         ],
         hint="f + grad @ delta + 0.5 * delta @ H @ delta (the one-half matters).",
+    )
+
+
+def _look_around(loss: Callable[[T], T], point: T, radius: float, n: int) -> str:
+    angles = torch.arange(n, dtype=torch.float64) * (2 * torch.pi / n)
+    ring = point + radius * torch.stack([angles.cos(), angles.sin()], -1)
+    change = torch.stack([loss(q) for q in ring]) - loss(point)
+    if bool((change >= 0).all()):
+        return "minimum"
+    if bool((change <= 0).all()):
+        return "maximum"
+    return "saddle"
+
+
+def _quartic_bowl(w: T) -> T:
+    return w[..., 0] ** 4 + w[..., 1] ** 4  # Hessian 0 at the origin
+
+
+def _quartic_cap(w: T) -> T:
+    return -(w[..., 0] ** 4) - w[..., 1] ** 4
+
+
+def _monkey_saddle(w: T) -> T:
+    return w[..., 0] ** 3 - 3 * w[..., 0] * w[..., 1] ** 2  # three ways down, Hessian 0
+
+
+def _quadratic_quartic(w: T) -> T:
+    return w[..., 0] ** 2 - w[..., 1] ** 4  # Hessian diag(2, 0): "degenerate", yet a saddle
+
+
+def _hidden_saddle(w: T) -> T:
+    return w[..., 0] ** 4 + w[..., 1] ** 4 - 3 * w[..., 0] ** 2 * w[..., 1] ** 2  # up on the axes, down on diagonals
+
+
+def _half_pipe(w: T) -> T:
+    return w[..., 0].clamp(min=0) ** 2  # exactly flat for w1 <= 0: a minimum, but not a strict one
+
+
+def _product_valley(w: T) -> T:
+    return (1 - w[..., 0] * w[..., 1]) ** 2  # the toy network; minima along w1·w2 = 1
+
+
+def look_around(fn: Callable[[Callable[[T], T], T, float, int], str]) -> None:
+    """Check ``fn(loss, point, radius, n)``: decide a 2-D critical point by the loss on a circle.
+
+    The answer is ``"minimum"`` when none of the ``n`` points ``point + radius·(cos θ_k, sin θ_k)``,
+    ``θ_k = 2πk/n``, has a lower loss than ``point``; ``"maximum"`` when none has a higher one;
+    ``"saddle"`` otherwise. In every case the Hessian test cannot decide (an eigenvalue is 0).
+
+    >>> look_around(_look_around)
+    ✅ look_around: right on all 8 cases.
+    """
+    compare(
+        "look_around",
+        fn,
+        _look_around,
+        [
+            (_quartic_bowl, _t(0.0, 0.0), 0.1, 16),
+            (_quartic_cap, _t(0.0, 0.0), 0.1, 16),
+            (_monkey_saddle, _t(0.0, 0.0), 0.1, 12),
+            (_quadratic_quartic, _t(0.0, 0.0), 0.1, 16),
+            (_hidden_saddle, _t(0.0, 0.0), 0.1, 16),
+            (_half_pipe, _t(0.0, 0.0), 0.1, 16),
+            (_product_valley, _t(1.0, 1.0), 0.01, 64),
+            (_product_valley, _t(2.0, 0.5), 0.01, 64),
+        ],
+        hint="all n angles 2*pi*k/n, not just the axes; the loss at point + radius*(cos, sin) minus "
+        "the loss at point: all >= 0 is a minimum (equal counts), all <= 0 a maximum, a mix a saddle.",
     )
 
 
