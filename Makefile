@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 ## make test: lint; unit tests, doctests and every chapter under nbval (profile ci); the book
 ## build (reusing nbval's execution); the book in headless Chromium when it is installed
+## (.ci/browser_setup.sh installs it, and MathJax for the formula check)
 test: $(STAMP)
 	$(BIN)/ruff check lrcourse tests benchmarks book/_ext
 	$(CI_ENV) $(BIN)/python -m pytest lrcourse tests book --doctest-modules --nbval-lax \

@@ -1,14 +1,16 @@
 """The built book in a real browser: headless Chromium, driven by Playwright, over HTTP.
 
 For every chapter page: no console errors from the book's own assets, every figure has a
-non-zero natural size, no Python traceback in the outputs, and the Colab launch button opens
-that chapter's ``.ipynb`` in the repository of ``_config.yml``. A screenshot of chapter 1
-goes to ``_build/screenshots/``.
+non-zero natural size, every formula typesets with MathJax and none is a TeX error, no
+Python traceback in the outputs, and the Colab launch button opens that chapter's ``.ipynb``
+in the repository of ``_config.yml``. A screenshot of chapter 1 goes to ``_build/screenshots/``.
 
-Needs the built book (``make book``) and ``/usr/bin/chromium`` (``.ci/browser_setup.sh``).
-Without them the test is skipped, unless ``LRCOURSE_BROWSER_TEST=1`` (as in ``.ci/run``),
-which makes it run and fail on anything missing. ``LRCOURSE_BOOK_HTML`` points it at
-another build folder, ``LRCOURSE_CHROMIUM`` at another browser.
+Needs the built book (``make book``), ``/usr/bin/chromium`` and, for the formulas, MathJax 3
+unpacked in ``.cache/mathjax`` (both from ``.ci/browser_setup.sh``; the page's requests for
+MathJax's CDN are answered from that copy, every other outside request is cut off). Without
+them the tests are skipped, unless ``LRCOURSE_BROWSER_TEST=1`` (as in ``.ci/run``), which
+makes them run and fail on anything missing. ``LRCOURSE_BOOK_HTML`` points it at another
+build folder, ``LRCOURSE_CHROMIUM`` at another browser, ``LRCOURSE_MATHJAX`` at another copy.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 HTML = Path(os.environ.get("LRCOURSE_BOOK_HTML", ROOT / "_build" / "html"))
 SCREENSHOTS = HTML.parent / "screenshots"
 CHROMIUM = Path(os.environ.get("LRCOURSE_CHROMIUM", "/usr/bin/chromium"))
+MATHJAX = Path(os.environ.get("LRCOURSE_MATHJAX", ROOT / ".cache" / "mathjax"))
+MATHJAX_CDN = re.compile(r"^https://cdn\.jsdelivr\.net/npm/mathjax@3[^/]*/([^?#]+)")  # no named group: JS reads it too
 REQUIRED = os.environ.get("LRCOURSE_BROWSER_TEST", "") not in ("", "0")
 CHROMIUM_ARGS = [
     "--headless",
@@ -129,6 +133,8 @@ class Visit:
         # The book must not depend on the network: requests elsewhere (CDNs) are cut off at once,
         # and what they would have done is not ours to check.
         page.route(re.compile(r"^(?!" + re.escape(ours) + ").*"), lambda route: route.abort())
+        if (MATHJAX / "es5").is_dir():  # registered later, so tried first: MathJax from the local copy
+            page.route(MATHJAX_CDN, self._mathjax)
         page.on("console", lambda msg: self._console(msg, ours))
         page.on("pageerror", lambda err: self._page_error(err, ours))
         page.on(
@@ -141,6 +147,14 @@ class Visit:
         )
         response = page.goto(ours + path, wait_until="load", timeout=60_000)
         assert response is not None and response.ok, f"{path}: HTTP {response and response.status}"
+
+    @staticmethod
+    def _mathjax(route: object) -> None:
+        path = (MATHJAX / MATHJAX_CDN.match(route.request.url)[1]).resolve()
+        if path.is_file() and MATHJAX.resolve() in path.parents:
+            route.fulfill(path=str(path))
+        else:
+            route.abort()
 
     def _console(self, msg: object, ours: str) -> None:
         if msg.type != "error":
@@ -205,6 +219,37 @@ def test_chapter_figures_render(docname: str, visits: dict, browser: object, bas
     assert figures, f"{docname}: no figures in the page (every chapter draws at least one)"
     broken = [im["src"] for im in images if im["width"] == 0 or im["height"] == 0]
     assert not broken, f"{docname}: images that did not render: {broken}"
+
+
+@pytest.mark.parametrize("docname", CHAPTERS)
+def test_chapter_math_typesets(docname: str, visits: dict, browser: object, base_url: str) -> None:
+    if not (MATHJAX / "es5" / "tex-mml-chtml.js").is_file():
+        message = f"no MathJax in {MATHJAX}: run .ci/browser_setup.sh (it fetches mathjax from npm)"
+        if REQUIRED:
+            pytest.fail(message)
+        pytest.skip(message)
+    page = visit(visits, browser, base_url, docname).page
+    page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=30_000)
+    math = page.evaluate(
+        """async () => {
+            await MathJax.startup.promise;
+            const all = [...document.querySelectorAll("main .math")];
+            // A TeX error typesets as <merror>; an undefined macro (MathJax's noundefined
+            // extension) as its own name in red. Both are visible only in the internal MathML.
+            const errors = Array.from(MathJax.startup.document.math)
+                .map(item => ({tex: item.math, mml: MathJax.startup.toMML(item.root)}))
+                .filter(({mml}) => mml.includes("<merror") || mml.includes('mathcolor="red"'))
+                .map(({tex}) => tex.slice(0, 80));
+            return {
+                count: all.length,
+                raw: all.filter(el => !el.querySelector("mjx-container")).map(el => el.textContent.slice(0, 80)),
+                errors: errors,
+            };
+        }"""
+    )
+    assert math["count"] > 0, f"{docname}: no formulas in the page (every chapter has some)"
+    assert not math["raw"], f"{docname}: {len(math['raw'])} formulas left as raw TeX, e.g. {math['raw'][:3]}"
+    assert not math["errors"], f"{docname}: TeX errors in formulas: {math['errors'][:5]}"
 
 
 @pytest.mark.parametrize("docname", CHAPTERS)
