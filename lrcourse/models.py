@@ -111,6 +111,35 @@ def resnet(
     )
 
 
+def pretrained_resnet18(num_classes: int = 10, weights: str | None = "IMAGENET1K_V1") -> nn.Sequential:
+    """torchvision's ResNet-18 as six layer groups for fine-tuning: stem, four stages, a new head.
+
+    ``weights`` names torchvision's pretrained weights (downloaded on first use, then cached
+    by torch); ``None`` gives random ones. The head is a new ``Linear`` layer for
+    ``num_classes``. As an ``nn.Sequential`` of groups it fits :mod:`lrcourse.finetune`:
+    ``discriminative_groups`` gives each group its learning rate and ``GradualUnfreeze``
+    opens them from the head down.
+
+    >>> m = pretrained_resnet18(num_classes=4, weights=None)
+    >>> len(m), m(torch.zeros(2, 3, 32, 32)).shape
+    (6, torch.Size([2, 4]))
+    """
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be at least 1, got {num_classes}.")
+    import torchvision  # here, not at the top: importing it costs a second most chapters never need
+
+    try:
+        r = torchvision.models.resnet18(weights=weights)
+    except Exception as err:  # noqa: BLE001 - no network, a blocked URL, a bad cache file: all one message
+        raise RuntimeError(
+            f"torchvision's ResNet-18 weights {weights!r} could not be had ({type(err).__name__}); "
+            "connect to the internet once (torch caches them), or pass weights=None for random weights."
+        ) from err
+    stem = nn.Sequential(r.conv1, r.bn1, r.relu, r.maxpool)
+    head = nn.Sequential(r.avgpool, nn.Flatten(), nn.Linear(r.fc.in_features, num_classes))
+    return nn.Sequential(stem, r.layer1, r.layer2, r.layer3, r.layer4, head)
+
+
 def for_data(data: object, kind: str = "auto", **kwargs: object) -> nn.Sequential:
     """A sensible model for a :class:`lrcourse.data.Data`: MLP for vectors, ResNet for images.
 

@@ -8,7 +8,7 @@ from torch import nn
 
 from lrcourse import finetune as FT
 from lrcourse import models
-from lrcourse.data import load
+from lrcourse.data import Data, load
 from lrcourse.train import fit
 
 
@@ -100,3 +100,37 @@ def test_gradual_unfreeze_one_group_per_epoch():
     assert FT.trainable_groups(m2) == [False, True, True]
     with pytest.raises(ValueError):
         FT.GradualUnfreeze(m2, every=0)
+
+
+def test_resnet18_groups_fine_tune_with_gradual_unfreezing():
+    """Chapter 12's gpu path (ImageNet ResNet-18 on CIFAR-10), with random weights and tiny data."""
+    m = models.pretrained_resnet18(num_classes=4, weights=None)
+    assert len(FT.layer_groups(m)) == 6
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(16, 3, 32, 32, generator=g), torch.randint(0, 4, (16,), generator=g)
+    data = Data("tiny images", x, y, x[:8], y[:8], num_classes=4)
+    opt = torch.optim.SGD(FT.discriminative_groups(m, 0.05, factor=2.6), lr=0.05, momentum=0.9)
+    assert [grp["lr"] for grp in opt.param_groups] == pytest.approx([0.05 / 2.6**k for k in range(6)])
+    before = [[p.detach().clone() for p in grp.parameters()] for grp in FT.layer_groups(m)]
+    cb = FT.GradualUnfreeze(m)
+    fit(m, data, opt, 2, batch_size=8, seed=0, progress=False, on_epoch_end=cb)
+    moved = [
+        any(not torch.equal(a, b) for a, b in zip(old, grp.parameters()))
+        for old, grp in zip(before, FT.layer_groups(m))
+    ]
+    # epoch 1 trains the head, epoch 2 the head and stage 4; stage 3 opens only after the last epoch
+    assert moved == [False, False, False, False, True, True]
+    assert FT.trainable_groups(m) == [False, False, False, True, True, True]
+
+
+def test_resnet18_without_weights_is_one_clear_sentence(monkeypatch):
+    import torchvision
+
+    def offline(*args, **kwargs):
+        raise OSError("no network")
+
+    monkeypatch.setattr(torchvision.models, "resnet18", offline)
+    with pytest.raises(RuntimeError, match="could not be had .OSError.; connect to the internet once"):
+        models.pretrained_resnet18()
+    with pytest.raises(ValueError, match="num_classes"):
+        models.pretrained_resnet18(num_classes=0)
