@@ -32,7 +32,7 @@ def _close(a: Any, b: Any, tol: float) -> bool:
 
 
 def _short(v: Any) -> str:
-    if callable(v) and not isinstance(v, torch.Tensor) and hasattr(v, "__name__"):
+    if callable(v) and hasattr(v, "__name__"):
         return v.__name__.lstrip("_")  # a test function: its name says what it is
     if isinstance(v, torch.Tensor):
         v = v.tolist()
