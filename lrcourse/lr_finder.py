@@ -190,7 +190,9 @@ class RangeTestResult:
         * ``"valley"``: the longest stretch over which the smoothed loss keeps falling,
           and the LR a third of the way (in ``log lr``) back from its bottom towards its top:
           well inside the descent, clear of the minimum where training starts to blow up.
-        * ``"steepest"``: the LR where the smoothed loss falls fastest against ``log lr``.
+        * ``"steepest"``: the LR where the smoothed loss falls fastest against ``log lr``,
+          past the first tenth of the steps (at least 5): there the smoothed curve has averaged
+          only a few batches, and its slope is the difference between two batches, not learning.
         * ``"min10"``: the LR at the minimum smoothed loss, divided by 10.
 
         >>> lrs = lr_schedule_exp(1e-4, 1.0, 40)
@@ -232,7 +234,7 @@ class RangeTestResult:
             if m < 2:
                 raise ValueError("No suggestion: the loss was lowest within the first steps; start lower.")
             slope = np.gradient(s[: m + 1], x)
-            k = int(np.argmin(slope))
+            k = len(first) + int(np.argmin(slope[len(first) :]))  # m >= len(first), checked above
             if not slope[k] < 0:
                 raise ValueError("No suggestion: the smoothed loss never falls with the learning rate.")
             return Suggestion(

@@ -288,6 +288,16 @@ def test_suggestions_on_a_known_curve():
     assert set(r.suggestions()) == {"valley", "steepest", "min10"}
 
 
+def test_steepest_ignores_the_noise_of_the_first_steps():
+    # a fresh network's first batches differ by chance: a drop between batch 0 and batch 1 is
+    # the steepest slope of the whole curve, yet it says nothing about the learning rate
+    r = _synthetic()
+    losses = list(r.losses)
+    losses[0] += 0.5  # slope ≈ -2.1 per unit of ln lr at step 0, against -1/ln 10 ≈ -0.43 at the tanh's centre
+    noisy = lf.RangeTestResult(r.lrs, losses, losses, "synthetic, noisy start")
+    assert 10 ** -2.2 < noisy.suggest("steepest").lr < 10 ** -1.8
+
+
 def test_valley_ignores_the_flat_start():
     r = _synthetic()
     a, b = lf._longest_descent(__import__("numpy").array(r.smoothed[: r.best_index + 1]), tol=0.01)
