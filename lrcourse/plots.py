@@ -108,6 +108,28 @@ def smooth(values: Iterable[float], beta: float = 0.9) -> list[float]:
     return smooth_losses(list(values), beta)
 
 
+def capped_curve(values: Sequence[float], cap: float, label: str, *, ax: Axes | None = None) -> Figure:
+    """A loss curve that stops where the run left the chart (at or past ``cap``, or not finite).
+
+    A diverged run drawn as ``min(v, cap)`` looks like a plateau; this draws the curve up to the
+    first step at or past ``cap``, marks that step with an x at ``cap``, and adds
+    "(diverged)" to the label.
+
+    >>> fig = capped_curve([1.0, 0.5, 20.0, float("nan")], cap=10.0, label="lr 2")
+    >>> line = fig.axes[0].get_lines()[0]
+    >>> line.get_label(), [float(v) for v in line.get_ydata()]
+    ('lr 2 (diverged)', [1.0, 0.5, 10.0])
+    """
+    fig, ax = _axes(ax)
+    cut = next((t for t, v in enumerate(values) if not v < cap), None)  # `not <` catches nan too
+    if cut is None:
+        ax.plot(range(len(values)), list(values), label=label)
+        return fig
+    (line,) = ax.plot(range(cut + 1), [*values[:cut], cap], label=f"{label} (diverged)")
+    ax.plot(cut, cap, "x", ms=10, mew=2, color=line.get_color())
+    return fig
+
+
 def curves(
     histories: dict[str, object],
     key: str = "test_acc",
