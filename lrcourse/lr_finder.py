@@ -231,10 +231,8 @@ class RangeTestResult:
             )
         x = np.log(lrs[: m + 1])
         if method == "steepest":
-            if m < 2:
-                raise ValueError("No suggestion: the loss was lowest within the first steps; start lower.")
             slope = np.gradient(s[: m + 1], x)
-            k = len(first) + int(np.argmin(slope[len(first) :]))  # m >= len(first), checked above
+            k = len(first) + int(np.argmin(slope[len(first) :]))  # m >= len(first) >= 5: refused above otherwise
             if not slope[k] < 0:
                 raise ValueError("No suggestion: the smoothed loss never falls with the learning rate.")
             return Suggestion(
