@@ -65,17 +65,47 @@ def choose(
     A profile left out falls back to the next smaller one (``gpu`` to ``cpu`` to ``ci``),
     so ``choose(epochs=5, gpu=dict(epochs=30))`` gives 5 epochs on a CPU.
 
+    Seeds are shifted by ``LRCOURSE_SEED_OFFSET`` (default 0): the key ``seed``, and every
+    key named ``seeds`` or ending in ``_seeds``, so that a whole chapter can be re-run on
+    seeds the book never uses (``LRCOURSE_SEED_OFFSET=100 make ...``).
+
     >>> os.environ["LRCOURSE_PROFILE"] = "ci"
     >>> choose(epochs=5, gpu=dict(epochs=30)).epochs
     5
+    >>> os.environ["LRCOURSE_SEED_OFFSET"] = "100"
+    >>> cfg = choose(seeds=[0, 1], seed=2, smith_seeds=[0])
+    >>> cfg.seeds, cfg.seed, cfg.smith_seeds
+    ([100, 101], 102, [100])
+    >>> del os.environ["LRCOURSE_SEED_OFFSET"]
     """
     name = profile()
     layers = {"ci": [ci], "cpu": [ci, cpu], "gpu": [ci, cpu, gpu]}[name]
     cfg = Config(common)
     for layer in layers:
         cfg.update(layer or {})
+    offset = seed_offset()
+    for key, value in cfg.items():
+        if key == "seed":
+            cfg[key] = value + offset
+        elif key == "seeds" or key.endswith("_seeds"):
+            cfg[key] = [s + offset for s in value]
     cfg["profile"] = name
     return cfg
+
+
+def seed_offset() -> int:
+    """``LRCOURSE_SEED_OFFSET`` as an integer (0 when unset): added to every seed ``choose`` gives.
+
+    >>> seed_offset() if "LRCOURSE_SEED_OFFSET" not in os.environ else 0
+    0
+    """
+    raw = os.environ.get("LRCOURSE_SEED_OFFSET", "").strip() or "0"
+    try:
+        return int(raw)
+    except ValueError:
+        raise ProfileError(
+            f"LRCOURSE_SEED_OFFSET={raw!r} is not an integer; set it to e.g. 100 or unset it."
+        ) from None
 
 
 def device() -> torch.device:

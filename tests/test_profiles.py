@@ -47,3 +47,13 @@ def test_seed_everything_gives_bitwise_repeatable_training() -> None:
 
     first, second = run(), run()
     assert all(torch.equal(a, b) for a, b in zip(first, second))
+
+
+def test_seed_offset_shifts_every_seed_key_and_refuses_a_non_integer(monkeypatch) -> None:
+    monkeypatch.setenv("LRCOURSE_PROFILE", "ci")
+    monkeypatch.setenv("LRCOURSE_SEED_OFFSET", "7")
+    cfg = choose(seed=1, seeds=[0, 2], ci=dict(smith_seeds=[3]), lr_seedless=0.1)
+    assert (cfg.seed, cfg.seeds, cfg.smith_seeds, cfg.lr_seedless) == (8, [7, 9], [10], 0.1)
+    monkeypatch.setenv("LRCOURSE_SEED_OFFSET", "ten")
+    with pytest.raises(ProfileError, match="not an integer"):
+        choose(seed=0)
