@@ -37,7 +37,8 @@ from torch import nn
 
 from .data import Data, batches, num_batches
 from .profiles import profile
-from .train import LossFn, _autocast, _layout, _progress, evaluate, get_loss
+from .runtime import Amp, channels_last, place, precision
+from .train import LossFn, _progress, evaluate, get_loss
 
 METHODS = ("valley", "steepest", "min10")
 STEP_MODES = ("exp", "linear")
@@ -341,6 +342,7 @@ def range_test(
     batch_size: int = 128,
     seed: int | None = None,
     progress: bool | None = None,
+    amp: Amp = None,
 ) -> RangeTestResult:
     """Run the LR range test on ``model`` and return the curve; the model is left exactly as it was.
 
@@ -349,7 +351,9 @@ def range_test(
     their gradients), and steps the optimizer. The recorded loss is the training batch loss
     before the step, or, with ``val_data`` (a :class:`Data`, whose test split is used, or an
     ``(x, y)`` pair), the validation loss after it. Data shorter than the test is cycled
-    (with a warning). AMP is used on CUDA, as in :func:`lrcourse.train.fit`.
+    (with a warning). As in :func:`lrcourse.train.fit`, the model (and the optimizer's state)
+    is first moved to the device of ``data``, where it stays, and ``amp`` picks the precision
+    (:func:`lrcourse.runtime.precision`: by the hardware when ``None``, float32 when ``False``).
 
     >>> from lrcourse.data import load
     >>> d = load("blobs", n_train=1024, n_test=64, device="cpu")
@@ -382,15 +386,13 @@ def range_test(
         )
     ratios = [g["lr"] / base for g in groups]
     dev = data.x_train.device
-    where = next((p.device for p in model.parameters()), dev)
-    if where != dev:
-        raise ValueError(
-            f"The model is on {where} but the data on {dev}; move one of them, e.g. model.to(data.x_train.device)."
-        )
+    place(model, dev, optimizer)
     lrs_plan = (lr_schedule_exp if step_mode == "exp" else lr_schedule_linear)(start_lr, end_lr, num_iter)
     loss_of = get_loss(loss_fn)
     if isinstance(val_data, Data):
         val_data = (val_data.x_test, val_data.y_test)
+    if val_data is not None:
+        val_data = (val_data[0].to(dev), val_data[1].to(dev))
 
     n = len(data.x_train)
     per_pass = num_batches(n, batch_size)
@@ -408,8 +410,8 @@ def range_test(
     model_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     opt_state = copy.deepcopy(optimizer.state_dict())
 
-    use_scaler = dev.type == "cuda" and not torch.cuda.is_bf16_supported()
-    scaler = torch.amp.GradScaler("cuda", enabled=use_scaler)
+    prec = precision(dev, amp)
+    scaler = prec.grad_scaler()
     lrs, losses, smoothed = [], [], []
     stop_reason = f"completed all {num_iter} steps up to lr={lrs_plan[-1]:.3g}"
     show = progress if progress is not None else profile() != "ci"
@@ -437,8 +439,8 @@ def range_test(
                 total = 0.0
                 for _ in range(accumulation_steps):
                     idx = next(feed)
-                    with _autocast(dev):
-                        out = model(_layout(data.x_train[idx]))
+                    with prec.autocast():
+                        out = model(channels_last(data.x_train[idx]))
                     batch_loss = loss_of(out.float(), data.y_train[idx]) / accumulation_steps
                     total += batch_loss.item()
                     if not math.isfinite(total):
@@ -448,7 +450,7 @@ def range_test(
                     scaler.step(optimizer)
                     scaler.update()
                     if val_data is not None:
-                        total = evaluate(model, val_data[0], val_data[1], loss_of)[0]
+                        total = evaluate(model, val_data[0], val_data[1], loss_of, amp=amp)[0]
                         model.train()
                 avg = smooth * avg + (1 - smooth) * total
                 sm = avg / (1 - smooth ** (i + 1))

@@ -2,6 +2,9 @@
 
 Each is an ``nn.Sequential`` (so its children are the layer groups that discriminative
 learning rates and gradual unfreezing work with) and takes ``norm=None | "batch"``.
+Each lands on the profile's device (:func:`lrcourse.device`: CUDA under the ``gpu``
+profile when there is one) unless ``device=`` says otherwise, the device
+:func:`lrcourse.load` puts the data on.
 """
 
 from __future__ import annotations
@@ -10,6 +13,12 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+
+from .profiles import device as default_device
+
+
+def _on(model: nn.Sequential, device: torch.device | str | None) -> nn.Sequential:
+    return model.to(device if device is not None else default_device())
 
 
 def _norm(kind: str | None, channels: int, dims: int) -> nn.Module:
@@ -27,6 +36,7 @@ def mlp(
     *,
     norm: str | None = None,
     activation: type[nn.Module] = nn.ReLU,
+    device: torch.device | str | None = None,
 ) -> nn.Sequential:
     """A multilayer perceptron: ``Flatten``, then ``Linear -> norm -> activation`` per hidden layer.
 
@@ -40,7 +50,7 @@ def mlp(
         layers.append(nn.Sequential(*[m for m in block if not isinstance(m, nn.Identity)]))
         width = h
     layers.append(nn.Linear(width, num_classes))
-    return nn.Sequential(*layers)
+    return _on(nn.Sequential(*layers), device)
 
 
 def cnn1d(
@@ -49,6 +59,7 @@ def cnn1d(
     channels: int = 32,
     *,
     norm: str | None = None,
+    device: torch.device | str | None = None,
 ) -> nn.Sequential:
     """A three-layer 1-D convolutional net for MNIST-1D sequences of shape ``(N, length)``.
 
@@ -60,13 +71,13 @@ def cnn1d(
         mods = [nn.Conv1d(c_in, c_out, 5, stride=stride, padding=2), _norm(norm, c_out, 1), nn.ReLU()]
         return nn.Sequential(*[m for m in mods if not isinstance(m, nn.Identity)])
 
-    return nn.Sequential(
+    return _on(nn.Sequential(
         nn.Unflatten(1, (1, length)),
         block(1, channels, 2),
         block(channels, channels, 2),
         block(channels, channels, 2),
         nn.Sequential(nn.Flatten(), nn.Linear(channels * ((length + 7) // 8), num_classes)),
-    )
+    ), device)
 
 
 class Residual(nn.Module):
@@ -95,6 +106,7 @@ def resnet(
     width: int = 32,
     *,
     norm: str | None = "batch",
+    device: torch.device | str | None = None,
 ) -> nn.Sequential:
     """A small ResNet in the style of the fast CIFAR-10 recipes (prep, three stages, head).
 
@@ -102,16 +114,18 @@ def resnet(
     torch.Size([2, 10])
     """
     w = width
-    return nn.Sequential(
+    return _on(nn.Sequential(
         _conv(in_channels, w, norm),
         nn.Sequential(_conv(w, 2 * w, norm), nn.MaxPool2d(2), Residual(nn.Sequential(_conv(2 * w, 2 * w, norm), _conv(2 * w, 2 * w, norm)))),
         nn.Sequential(_conv(2 * w, 4 * w, norm), nn.MaxPool2d(2)),
         nn.Sequential(_conv(4 * w, 8 * w, norm), nn.MaxPool2d(2), Residual(nn.Sequential(_conv(8 * w, 8 * w, norm), _conv(8 * w, 8 * w, norm)))),
         nn.Sequential(nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(8 * w, num_classes)),
-    )
+    ), device)
 
 
-def pretrained_resnet18(num_classes: int = 10, weights: str | None = "IMAGENET1K_V1") -> nn.Sequential:
+def pretrained_resnet18(
+    num_classes: int = 10, weights: str | None = "IMAGENET1K_V1", *, device: torch.device | str | None = None
+) -> nn.Sequential:
     """torchvision's ResNet-18 as six layer groups for fine-tuning: stem, four stages, a new head.
 
     ``weights`` names torchvision's pretrained weights (downloaded on first use, then cached
@@ -137,13 +151,14 @@ def pretrained_resnet18(num_classes: int = 10, weights: str | None = "IMAGENET1K
         ) from err
     stem = nn.Sequential(r.conv1, r.bn1, r.relu, r.maxpool)
     head = nn.Sequential(r.avgpool, nn.Flatten(), nn.Linear(r.fc.in_features, num_classes))
-    return nn.Sequential(stem, r.layer1, r.layer2, r.layer3, r.layer4, head)
+    return _on(nn.Sequential(stem, r.layer1, r.layer2, r.layer3, r.layer4, head), device)
 
 
 def for_data(data: object, kind: str = "auto", **kwargs: object) -> nn.Sequential:
     """A sensible model for a :class:`lrcourse.data.Data`: MLP for vectors, ResNet for images.
 
-    ``kind`` is ``"auto"``, ``"mlp"``, ``"cnn1d"`` or ``"resnet"``.
+    ``kind`` is ``"auto"``, ``"mlp"``, ``"cnn1d"`` or ``"resnet"``; the model lands on the
+    data's device.
 
     >>> from lrcourse.data import load
     >>> for_data(load("blobs", n_train=8, n_test=8))(torch.zeros(1, 2)).shape
@@ -151,6 +166,7 @@ def for_data(data: object, kind: str = "auto", **kwargs: object) -> nn.Sequentia
     """
     shape = data.input_shape  # type: ignore[attr-defined]
     k = data.num_classes  # type: ignore[attr-defined]
+    kwargs.setdefault("device", data.x_train.device)  # type: ignore[attr-defined]
     if kind == "auto":
         kind = "resnet" if len(shape) == 3 else "mlp"
     if kind == "mlp":

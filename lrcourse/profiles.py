@@ -133,6 +133,7 @@ def seed_everything(seed: int) -> torch.Generator:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-    # CPU kernels are deterministic for a fixed thread count; on CUDA we keep cuDNN's
-    # autotuner on (speed matters there) and promise repeatability only on the CPU.
+    # CPU kernels are deterministic for a fixed thread count. On CUDA, lrcourse.train.fit turns
+    # cuDNN's autotuner on for image training (lrcourse.runtime.tune_for), which picks kernels
+    # by timing them, and atomics reorder sums: repeatability is promised only on the CPU.
     return torch.Generator().manual_seed(seed)

@@ -6,17 +6,20 @@ The loop is meant to be read. Every step it
    between groups, so discriminative learning rates scale together),
 2. takes a batch by index from tensors already on the device (augmenting images on
    the device when asked),
-3. computes the loss (under autocast on CUDA), stops cleanly if it is NaN or infinite,
+3. computes the loss (in the precision :func:`lrcourse.runtime.precision` picks: bfloat16
+   on recent GPUs, float16 with loss scaling on older ones, float32 on the CPU),
 4. backpropagates, measures the global gradient norm (before any clipping), clips
    when asked, and steps the optimizer,
 
-and records the learning rate, the loss and the gradient norm. After every epoch it
-evaluates loss and accuracy on the train and test sets.
+and records the learning rate, the loss and the gradient norm. The records stay on the
+device and come to the host in one transfer per epoch (and every ``check_every`` steps on
+CUDA, for the progress bar), so a GPU never waits on Python; a NaN or infinite loss still
+stops training with the model as it was before the step that caused it. After every epoch
+it evaluates loss and accuracy on the train and test sets.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -30,6 +33,7 @@ from torch.nn import functional as F
 from .data import Data, batches, num_batches
 from .data import augment as augment_batch
 from .profiles import profile
+from .runtime import Amp, channels_last, place, precision, tune_for
 
 Schedule = Callable[[int], float]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -126,8 +130,14 @@ def evaluate(
     y: torch.Tensor,
     loss: Union[str, LossFn] = "cross_entropy",
     batch_size: int = 2048,
+    *,
+    amp: Amp = None,
 ) -> tuple[float, float]:
     """Mean loss and accuracy of ``model`` on ``(x, y)``, in eval mode, in batches.
+
+    The model is moved to the device of ``x`` (as in :func:`fit`); the forward pass runs in
+    the precision :func:`lrcourse.runtime.precision` picks for it (``amp`` as in :func:`fit`),
+    and the totals come to the host once, at the end.
 
     >>> m = nn.Linear(2, 2)
     >>> l, a = evaluate(m, torch.zeros(4, 2), torch.zeros(4, dtype=torch.long))
@@ -135,26 +145,28 @@ def evaluate(
     True
     """
     loss_fn = get_loss(loss)
+    place(model, x.device)
+    prec = precision(x.device, amp)
     was_training = model.training
     model.eval()
-    total, correct, n = 0.0, 0, len(x)
+    n = len(x)
+    total = torch.zeros((), device=x.device, dtype=torch.float64)  # float64, as a Python float would sum
+    correct = torch.zeros((), device=x.device, dtype=torch.long)
     for start in range(0, n, batch_size):
         xb, yb = x[start : start + batch_size], y[start : start + batch_size]
-        with _autocast(xb.device):
-            out = model(_layout(xb))
-        total += loss_fn(out.float(), yb).item() * len(xb)
+        with prec.autocast():
+            out = model(channels_last(xb))
+        total += loss_fn(out.float(), yb).double() * len(xb)
         if yb.dtype == torch.long:
-            correct += (out.argmax(-1) == yb).sum().item()
+            correct += (out.argmax(-1) == yb).sum()
     model.train(was_training)
-    acc = correct / n if y.dtype == torch.long else math.nan
-    return total / n, acc
+    acc = correct.item() / n if y.dtype == torch.long else math.nan
+    return total.item() / n, acc
 
 
 def _autocast(dev: torch.device):
-    if dev.type == "cuda":
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.autocast("cuda", dtype=dtype)
-    return contextlib.nullcontext()
+    """The autocast context of :func:`lrcourse.runtime.precision` for ``dev`` (kept for old callers)."""
+    return precision(dev).autocast()
 
 
 def grad_norm(params: list[torch.Tensor]) -> torch.Tensor:
@@ -171,14 +183,16 @@ def grad_norm(params: list[torch.Tensor]) -> torch.Tensor:
     return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
 
 
-def _layout(x: torch.Tensor) -> torch.Tensor:
-    if x.is_cuda and x.dim() == 4:
-        return x.contiguous(memory_format=torch.channels_last)
-    return x
+_layout = channels_last  # the old private name
 
 
 class _Undo:
-    """Keeps a copy of the model's state from before the latest optimizer step."""
+    """Keeps a copy of the model's floating-point state from before the latest optimizer step.
+
+    ``save()`` copies the live state; ``save_if(ok)`` copies it only where the 0-d boolean
+    tensor ``ok`` is True, on the device, without asking the host (the CUDA path of
+    :func:`fit`); ``restore()`` puts the copy back.
+    """
 
     def __init__(self, model: nn.Module) -> None:
         self.live = [t for t in model.state_dict().values() if t.is_floating_point()]
@@ -188,8 +202,52 @@ class _Undo:
         torch._foreach_copy_(self.saved, self.live)
 
     @torch.no_grad()
+    def save_if(self, ok: torch.Tensor) -> None:
+        for saved, live in zip(self.saved, self.live):
+            torch.where(ok, live, saved, out=saved)
+
+    @torch.no_grad()
     def restore(self) -> None:
         torch._foreach_copy_(self.live, self.saved)
+
+
+def _defer_checks(dev: torch.device) -> bool:
+    """Whether ``fit`` checks the loss on the device and reads it back only now and then (CUDA),
+    instead of reading every step's loss (the CPU, where reading a number costs nothing)."""
+    return dev.type == "cuda"
+
+
+class _Records:
+    """Per-step losses and gradient norms, kept as device tensors until :meth:`flush` reads them at once."""
+
+    def __init__(self, hist: History) -> None:
+        self.hist = hist
+        self.loss: list[torch.Tensor] = []
+        self.norm: list[torch.Tensor] = []
+
+    def add(self, lr: float, loss: torch.Tensor, norm: torch.Tensor) -> None:
+        self.hist.lr.append(lr)
+        self.loss.append(loss)
+        self.norm.append(norm)
+
+    def flush(self) -> tuple[int, float] | None:
+        """Move the pending records to the History (one transfer); return the step of the first
+        non-finite loss and that loss, or ``None``. Records from that step on are dropped."""
+        if not self.loss:
+            return None
+        pending = torch.stack([torch.stack(self.loss).float(), torch.stack(self.norm).float()]).tolist()
+        self.loss.clear()
+        self.norm.clear()
+        first = len(self.hist.loss)
+        for i, value in enumerate(pending[0]):
+            if not math.isfinite(value):
+                del self.hist.lr[first + i :]
+                self.hist.loss.extend(pending[0][:i])
+                self.hist.grad_norm.extend(pending[1][:i])
+                return first + i, value
+        self.hist.loss.extend(pending[0])
+        self.hist.grad_norm.extend(pending[1])
+        return None
 
 
 def fit(
@@ -209,6 +267,8 @@ def fit(
     eval_train: bool = True,
     progress: bool | None = None,
     on_epoch_end: Callable[[int, nn.Module, History], None] | None = None,
+    amp: Amp = None,
+    check_every: int = 50,
 ) -> History:
     """Train ``model`` on ``data`` with ``optimizer`` for ``epochs`` epochs; return the History.
 
@@ -216,9 +276,24 @@ def fit(
     first param group (the others keep their ratio to it), or a
     ``torch.optim.lr_scheduler`` stepped once per batch. ``momentum`` likewise sets
     ``momentum`` (or Adam's ``beta1``). ``clip_grad_norm`` clips the global gradient norm;
-    the norm recorded is the one before clipping. A NaN or infinite loss ends training
-    with a one-line message in ``History.stopped``, and the model keeps the weights it
-    had before the step that broke it.
+    the norm recorded is the one before clipping.
+
+    The model (and the optimizer's state) is moved to the device of ``data`` first. ``amp``
+    chooses the precision (:func:`lrcourse.runtime.precision`): ``None`` by the hardware
+    (bfloat16 on GPUs of compute capability 8.0 or more, float16 with a ``GradScaler`` on
+    older ones such as the T4, float32 on the CPU), ``False`` float32 everywhere.
+
+    **A NaN or infinite loss** ends training with a one-line message in ``History.stopped``.
+    The guarantee: if the loss of step ``j`` (counting from 0) is the first that is not
+    finite, the History keeps the records of steps ``0 .. j-1`` and no epoch evaluation
+    after that point, and the model's floating-point state (parameters and buffers) is
+    exactly what it was when step ``j-1`` computed its loss, i.e. before the optimizer
+    update that produced the broken weights (for ``j = 0``, the state before training).
+    On the CPU the loss is read every step and training stops at once. On CUDA the
+    check runs on the device (no host sync per step); the host reads it every
+    ``check_every`` steps and at the end of each epoch, so up to ``check_every - 1``
+    further steps run on broken weights before the model is put back; the guarantee is the
+    same. Steps the ``GradScaler`` skips (float16 gradients that overflowed) count as steps.
 
     >>> from lrcourse.data import load
     >>> _ = torch.manual_seed(0)
@@ -232,13 +307,17 @@ def fit(
         raise ValueError(f"epochs must be at least 1, got {epochs}.")
     if clip_grad_norm is not None and not clip_grad_norm > 0:
         raise ValueError(f"clip_grad_norm must be a positive number or None, got {clip_grad_norm}.")
+    if check_every < 1:
+        raise ValueError(f"check_every must be at least 1, got {check_every}.")
     loss_fn = get_loss(loss)
     dev = data.x_train.device
-    model.to(dev)
+    place(model, dev, optimizer)
     if dev.type == "cuda" and data.is_image:
         model.to(memory_format=torch.channels_last)
-    use_scaler = dev.type == "cuda" and not torch.cuda.is_bf16_supported()
-    scaler = torch.amp.GradScaler("cuda", enabled=use_scaler)
+    tune_for(dev, images=data.is_image)
+    prec = precision(dev, amp)
+    scaler = prec.grad_scaler()
+    defer = _defer_checks(dev)
 
     groups = optimizer.param_groups
     base = groups[0]["lr"] or 1.0
@@ -250,15 +329,35 @@ def fit(
     per_epoch = num_batches(n, batch_size)
     total = epochs * per_epoch if max_steps is None else min(max_steps, epochs * per_epoch)
     hist = History(steps_per_epoch=per_epoch)
+    records = _Records(hist)
     gen = torch.Generator().manual_seed(
         seed if seed is not None else int(torch.randint(0, 2**31, (1,)))
     )
     show = progress if progress is not None else profile() != "ci"
     bar = _progress(total, show)
     undo = _Undo(model)
+    healthy = torch.ones((), dtype=torch.bool, device=dev)  # the CUDA path's on-device flag
     started = time.perf_counter()
     step = 0
     model.train()
+
+    def check() -> bool:
+        """Bring the pending records to the host; on a non-finite loss, put the model back and stop."""
+        found = records.flush()
+        if found is None:
+            if hist.loss:
+                bar.set_postfix(loss=f"{hist.loss[-1]:.3f}", lr=f"{hist.lr[-1]:.2e}", refresh=False)
+            return True
+        undo.restore()
+        bad, value = found
+        hist.stopped = (
+            f"Stopped at step {bad} (epoch {bad // per_epoch + 1}): the loss became {value}; "
+            f"the model keeps its weights from before the step that caused it. "
+            f"Try a smaller learning rate or clip_grad_norm."
+        )
+        print(hist.stopped)
+        return False
+
     for epoch in range(1, epochs + 1):
         for idx in batches(n, batch_size, generator=gen, device=dev):
             if step >= total:
@@ -276,23 +375,21 @@ def fit(
             xb, yb = data.x_train[idx], data.y_train[idx]
             if augment and data.is_image:
                 xb = augment_batch(xb, generator=gen)
-            # 3. the loss
-            with _autocast(dev):
-                out = model(_layout(xb))
+            # 3. the loss; a non-finite one stops training (read now on the CPU, later on CUDA)
+            with prec.autocast():
+                out = model(channels_last(xb))
             batch_loss = loss_fn(out.float(), yb)
-            loss_value = batch_loss.item()
-            if not math.isfinite(loss_value):
-                undo.restore()
-                hist.stopped = (
-                    f"Stopped at step {step} (epoch {epoch}): the loss became {loss_value}; "
-                    f"the model keeps its weights from before the step that caused it. "
-                    f"Try a smaller learning rate or clip_grad_norm."
-                )
-                print(hist.stopped)
+            if defer:
+                torch.logical_and(healthy, torch.isfinite(batch_loss.detach()), out=healthy)
+                undo.save_if(healthy)
+            elif not math.isfinite(batch_loss.item()):
+                records.add(groups[0]["lr"], batch_loss.detach(), batch_loss.detach())
                 break
+            else:
+                undo.save()
             # 4. backward, gradient norm, clipping, step
             optimizer.zero_grad(set_to_none=True)
-            if use_scaler:  # float16 autocast on a GPU without bfloat16
+            if prec.scaler:  # float16 autocast: scale the loss, unscale before measuring
                 scaler.scale(batch_loss).backward()
                 scaler.unscale_(optimizer)
             else:
@@ -301,11 +398,8 @@ def fit(
                 norm = grad_norm(params)
             else:
                 norm = torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
-            hist.lr.append(groups[0]["lr"])
-            hist.loss.append(loss_value)
-            hist.grad_norm.append(norm.item())
-            undo.save()
-            if use_scaler:
+            records.add(groups[0]["lr"], batch_loss.detach(), norm.detach())
+            if prec.scaler:
                 scaler.step(optimizer)
                 scaler.update()
             else:
@@ -314,11 +408,11 @@ def fit(
                 schedule.step()
             step += 1
             bar.update(1)
-            if step % 10 == 0 or step == total:
-                bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{hist.lr[-1]:.2e}", refresh=False)
-        if hist.stopped is not None:
+            if step % check_every == 0 and not check():
+                break
+        if hist.stopped is not None or not check():
             break
-        _record_epoch(model, data, loss_fn, hist, epoch, eval_train)
+        _record_epoch(model, data, loss_fn, hist, epoch, eval_train, amp)
         if on_epoch_end is not None:
             on_epoch_end(epoch, model, hist)
         if step >= total:
@@ -328,13 +422,15 @@ def fit(
     return hist
 
 
-def _record_epoch(model: nn.Module, data: Data, loss_fn: LossFn, hist: History, epoch: int, eval_train: bool) -> None:
+def _record_epoch(
+    model: nn.Module, data: Data, loss_fn: LossFn, hist: History, epoch: int, eval_train: bool, amp: Amp = None
+) -> None:
     hist.epoch.append(epoch)
     if eval_train:
-        tl, ta = evaluate(model, data.x_train, data.y_train, loss_fn)
+        tl, ta = evaluate(model, data.x_train, data.y_train, loss_fn, amp=amp)
     else:
         tl, ta = math.nan, math.nan
-    vl, va = evaluate(model, data.x_test, data.y_test, loss_fn)
+    vl, va = evaluate(model, data.x_test, data.y_test, loss_fn, amp=amp)
     hist.train_loss.append(tl)
     hist.train_acc.append(ta)
     hist.test_loss.append(vl)

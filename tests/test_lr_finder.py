@@ -256,10 +256,11 @@ def test_bad_data_and_zero_base_lr(blobs):
         lf.range_test(model, blobs, torch.optim.SGD(model.parameters(), lr=0.0))
 
 
-def test_model_and_data_on_different_devices_is_refused(blobs):
-    model = nn.Linear(2, 3).to("meta")
-    with pytest.raises(ValueError, match="move one of them"):
-        lf.range_test(model, blobs, torch.optim.SGD(model.parameters(), lr=0.1), progress=False)
+def test_the_model_follows_the_data_to_its_device(blobs):
+    # as in fit: the model moves to the data's device (tests/test_runtime.py checks the call)
+    model = nn.Linear(2, 3)
+    lf.range_test(model, blobs, torch.optim.SGD(model.parameters(), lr=0.1), num_iter=10, progress=False)
+    assert model.weight.device == blobs.x_train.device
 
 
 def test_repr_is_short():
