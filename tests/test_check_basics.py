@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from lrcourse.check import CheckFailed
@@ -35,3 +37,52 @@ def test_contraction() -> None:
 def test_gd_step_result_is_a_tensor() -> None:
     with pytest.raises(CheckFailed):
         chk.gd_step(lambda w, g, lr: (w - lr * g).tolist() + [0.0])  # wrong shape
+
+
+def test_gd_step_in_place_is_caught() -> None:
+    def in_place(w, g, lr):
+        w -= lr * g
+        return w
+
+    with pytest.raises(CheckFailed, match="in place"):
+        chk.gd_step(in_place)
+
+
+def test_best_constant_lr() -> None:
+    chk.best_constant_lr(lambda h: 2 / (min(h) + max(h)))
+    with pytest.raises(CheckFailed, match="best_constant_lr"):
+        chk.best_constant_lr(lambda h: 1 / max(h))  # the steep direction's one-step rate
+    with pytest.raises(CheckFailed, match="best_constant_lr"):
+        chk.best_constant_lr(lambda h: 2 / max(h))  # the stability limit, where the steep direction never settles
+
+
+def test_guaranteed_decrease() -> None:
+    chk.guaranteed_decrease(lambda lr, L, g: lr * (1 - L * lr / 2) * g**2)
+    with pytest.raises(CheckFailed, match="guaranteed_decrease"):
+        chk.guaranteed_decrease(lambda lr, L, g: lr / 2 * g**2)  # the lr <= 1/L shortcut, used everywhere
+    with pytest.raises(CheckFailed, match="guaranteed_decrease"):
+        chk.guaranteed_decrease(lambda lr, L, g: lr * (1 - L * lr / 2) * g)  # |g|, not |g|^2
+
+
+def _steps_formula(lr, h, x0, tol):
+    worst = 0
+    for hi, xi in zip(h, x0):
+        a = abs(1 - lr * hi)
+        if abs(xi) <= tol:
+            continue
+        if a >= 1:
+            return math.inf
+        worst = max(worst, 1 if a == 0 else math.ceil(math.log(tol / abs(xi)) / math.log(a)))
+    return worst
+
+
+def test_steps_to_tolerance() -> None:
+    chk.steps_to_tolerance(_steps_formula)
+    with pytest.raises(CheckFailed, match="steps_to_tolerance"):  # only the flattest direction
+        chk.steps_to_tolerance(lambda lr, h, x0, tol: _steps_formula(lr, [min(h)], [max(map(abs, x0))], tol))
+    with pytest.raises(CheckFailed, match="steps_to_tolerance"):  # forgets the absolute value of the factor
+        chk.steps_to_tolerance(
+            lambda lr, h, x0, tol: max(
+                math.inf if 1 - lr * a <= 0 and abs(x) > tol else _steps_formula(lr, [a], [x], tol) for a, x in zip(h, x0)
+            )
+        )

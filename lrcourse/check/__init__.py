@@ -90,6 +90,7 @@ from .basics import *  # noqa: E402,F403
 from .batch_size import *  # noqa: E402,F403
 from .capstone import *  # noqa: E402,F403
 from .clipping import *  # noqa: E402,F403
+from .critical import *  # noqa: E402,F403
 from .ensembles import *  # noqa: E402,F403
 from .finetune import *  # noqa: E402,F403
 from .learned import *  # noqa: E402,F403

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import torch
 
-from . import compare
+from . import CheckFailed, compare
 
-__all__ = ["gd_step", "max_stable_lr", "contraction"]
+__all__ = ["best_constant_lr", "contraction", "gd_step", "guaranteed_decrease", "max_stable_lr", "steps_to_tolerance"]
 
 def gd_step(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]) -> None:
     """Check ``fn(w, grad, lr)``: one gradient-descent update ``w − lr · grad``.
@@ -17,9 +18,17 @@ def gd_step(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]) -> 
     ✅ gd_step: right on all 4 cases.
     """
     t = torch.tensor
+
+    def untouched(w: torch.Tensor, g: torch.Tensor, lr: float) -> torch.Tensor:
+        before = w.clone()
+        out = fn(w, g, lr)
+        if not torch.equal(w, before):
+            raise CheckFailed("❌ gd_step: it changed w in place. Hint: return w - lr * grad, a new tensor.")
+        return out
+
     compare(
         "gd_step",
-        fn,
+        untouched,
         lambda w, g, lr: w - lr * g,
         [
             (t([1.0, 2.0]), t([0.5, -1.0]), 0.1),
@@ -58,4 +67,90 @@ def contraction(fn: Callable[[float, Sequence[float]], float]) -> None:
         lambda lr, h: max(abs(1 - lr * x) for x in h),
         [(0.1, [1.0]), (1.0, [1.0]), (0.5, [1.0, 10.0]), (2 / 11, [1.0, 10.0]), (0.0, [3.0])],
         hint="take the largest |1 - lr*h| over the eigenvalues h; the absolute value matters.",
+    )
+
+
+def best_constant_lr(fn: Callable[[Sequence[float]], float]) -> None:
+    """Check ``fn(eigenvalues)``: the rate that balances the flattest and steepest directions, ``2 / (μ + L)``.
+
+    >>> best_constant_lr(lambda h: 2 / (min(h) + max(h)))
+    ✅ best_constant_lr: right on all 4 cases.
+    """
+    compare(
+        "best_constant_lr",
+        fn,
+        lambda h: 2.0 / (min(h) + max(h)),
+        [([1.0, 10.0],), ([4.0],), ([0.5, 2.0, 3.0],), ([0.01, 1.0],)],
+        hint="the flattest direction shrinks by 1 - lr*mu, the steepest by lr*L - 1 once lr > 1/L; "
+        "set them equal and solve for lr (one eigenvalue alone: the one-step rate 1/h).",
+    )
+
+
+def _decrease(lr: float, smooth: float, grad_norm: float) -> float:
+    return lr * (1.0 - smooth * lr / 2.0) * grad_norm**2
+
+
+def guaranteed_decrease(fn: Callable[[float, float, float], float]) -> None:
+    """Check ``fn(lr, L, grad_norm)``: the descent lemma's bound on one step's decrease, ``η(1 − Lη/2)‖g‖²``.
+
+    The bound must also hold on an ``L``-smooth loss, and be exact on the quadratic of curvature ``L``.
+
+    >>> guaranteed_decrease(lambda lr, L, g: lr * (1 - L * lr / 2) * g**2)
+    ✅ guaranteed_decrease: right on all 6 cases.
+    """
+    cases = [(0.1, 1.0, 2.0), (1.0, 1.0, 1.0), (0.5, 4.0, 3.0), (0.25, 4.0, 1.0), (1.5, 1.0, 1.0), (0.0, 2.0, 5.0)]
+    compare(
+        "guaranteed_decrease",
+        fn,
+        _decrease,
+        cases,
+        hint="put y = x - lr*g into f(y) <= f(x) + g.(y - x) + (L/2)|y - x|^2 and read off f(x) - f(y).",
+    )
+
+
+def _steps(lr: float, eigenvalues: Sequence[float], x0: Sequence[float], tol: float) -> float:
+    """The reference: run gradient descent on ½ Σ h x² until every |x_i| <= tol (inf if it never does)."""
+    x = torch.tensor(x0, dtype=torch.float64)
+    factor = 1 - lr * torch.tensor(eigenvalues, dtype=torch.float64)
+    for t in range(100_000):
+        if bool((x.abs() <= tol).all()):
+            return t
+        x = factor * x
+    return math.inf
+
+
+def steps_to_tolerance(fn: Callable[[float, Sequence[float], Sequence[float], float], float]) -> None:
+    """Check ``fn(lr, eigenvalues, x0, tol)``: how many gradient-descent steps until every ``|x_i| <= tol``.
+
+    The reference is an actual run of gradient descent; ``math.inf`` when it never gets there.
+
+    >>> def steps(lr, h, x0, tol):
+    ...     worst = 0
+    ...     for hi, xi in zip(h, x0):
+    ...         a = abs(1 - lr * hi)
+    ...         if abs(xi) <= tol:
+    ...             continue
+    ...         if a >= 1:
+    ...             return math.inf
+    ...         worst = max(worst, 1 if a == 0 else math.ceil(math.log(tol / abs(xi)) / math.log(a)))
+    ...     return worst
+    >>> steps_to_tolerance(steps)
+    ✅ steps_to_tolerance: right on all 8 cases.
+    """
+    compare(
+        "steps_to_tolerance",
+        fn,
+        _steps,
+        [
+            (0.1, [1.0], [1.0], 1e-3),  # factor 0.9
+            (0.5, [1.0, 0.1], [1.0, 1.0], 1e-4),  # the flat direction sets the pace
+            (0.3, [1.0, 6.0], [1.0, 1.0], 1e-6),  # the steep one oscillates (factor -0.8) and is slowest
+            (1.0, [1.0], [5.0], 1e-9),  # lr = 1/h: one step
+            (0.25, [1.0, 4.0], [1e-5, 2.0], 1e-3),  # a coordinate already within tolerance
+            (0.5, [1.0, 4.0], [1.0, 1.0], 1e-3),  # lr = 2/L: the steep coordinate oscillates forever
+            (0.6, [1.0, 4.0], [1.0, 1.0], 1e-3),  # past 2/L: never
+            (0.0, [1.0], [0.5], 1.0),  # already there: zero steps
+        ],
+        hint="coordinate i after t steps is (1 - lr*h_i)^t * x0_i; solve |...| <= tol for t in each coordinate "
+        "(log of both sides), round up, and take the worst; a factor of size >= 1 never gets there.",
     )

@@ -1,0 +1,55 @@
+"""Checkers for chapter 2 (critical points and momentum) that need a run to confirm them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from . import CheckFailed, compare
+
+__all__ = ["nesterov_max_lr"]
+
+
+def _nesterov_limit(h: float, mu: float) -> float:
+    return 2.0 * (1.0 + mu) / (h * (1.0 + 2.0 * mu))
+
+
+def _nesterov_converges(h: float, mu: float, lr: float, steps: int = 3000) -> bool:
+    """Run ``torch.optim.SGD(nesterov=True)`` on ``½ h x²`` from ``x = 1``; did it get below 1e-3?"""
+    x = torch.nn.Parameter(torch.ones(1, dtype=torch.float64))
+    opt = torch.optim.SGD([x], lr=lr, momentum=mu, nesterov=True)
+    for _ in range(steps):
+        opt.zero_grad()
+        (0.5 * h * x**2).sum().backward()
+        opt.step()
+        if not torch.isfinite(x).all() or x.abs().item() > 1e6:
+            return False
+    return x.abs().item() < 1e-3
+
+
+def nesterov_max_lr(fn: Callable[[float, float], float]) -> None:
+    """Check ``fn(h, mu)``: the largest learning rate at which Nesterov momentum converges on ``½ h x²``.
+
+    The answer is checked against the formula and then by runs of ``torch.optim.SGD(nesterov=True)``
+    2 % below and 2 % above the student's value.
+
+    >>> nesterov_max_lr(lambda h, mu: 2 * (1 + mu) / (h * (1 + 2 * mu)))
+    ✅ nesterov_max_lr: right on all 5 cases.
+    ✅ nesterov_max_lr: torch.optim.SGD(nesterov=True) converges 2% below your limit and diverges 2% above it.
+    """
+    compare(
+        "nesterov_max_lr",
+        fn,
+        _nesterov_limit,
+        [(1.0, 0.0), (1.0, 0.9), (4.0, 0.5), (10.0, 0.99), (0.5, 0.3)],
+        hint="with a = 1 - lr*h, x_{t+1} = a((1 + mu) x_t - mu x_{t-1}); both roots of "
+        "z^2 - a(1 + mu) z + a mu lie inside the unit circle iff |a mu| < 1 and 1 ± a(1 + mu) + a mu > 0 "
+        "(mu = 0 must give chapter 1's 2/h).",
+        tol=1e-4,
+    )
+    h, mu = 1.0, 0.9
+    limit = float(fn(h, mu))
+    if not (_nesterov_converges(h, mu, 0.98 * limit) and not _nesterov_converges(h, mu, 1.02 * limit)):
+        raise CheckFailed("❌ nesterov_max_lr: the runs of torch.optim.SGD(nesterov=True) disagree with your limit.")
+    print("✅ nesterov_max_lr: torch.optim.SGD(nesterov=True) converges 2% below your limit and diverges 2% above it.")
