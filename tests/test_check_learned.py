@@ -69,3 +69,21 @@ def test_meta_objective_wrong() -> None:
     for wrong in wrongs:
         with pytest.raises(CheckFailed, match="meta_objective"):
             chk.meta_objective(wrong)
+
+
+def test_powersign_window_right() -> None:
+    chk.powersign_window(lambda h: (1 / (math.e * h), 1 / h))
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        lambda h: (1 / h, 2 / h),  # SGD's oscillation window, not PowerSign's
+        lambda h: (2 / (math.e * h), 1 / h),  # PowerSign's divergence threshold as the lower end
+        lambda h: (1 / (math.e * h), 2 / h),  # SGD's stability limit as the upper end
+        None,
+    ],
+)
+def test_powersign_window_wrong(wrong) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(CheckFailed, match="powersign_window"):
+        chk.powersign_window(wrong)

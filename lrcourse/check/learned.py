@@ -10,7 +10,7 @@ import torch
 from .. import learned
 from . import CheckFailed, compare
 
-__all__ = ["addsign_rule", "lstm_preprocess", "meta_objective"]
+__all__ = ["addsign_rule", "lstm_preprocess", "meta_objective", "powersign_window"]
 
 
 def _rule_cases() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
@@ -94,4 +94,33 @@ def meta_objective(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
         ],
         hint="divide every row after the first by the first row (each problem by its own start), "
         "take the log, then the mean over steps and problems.",
+    )
+
+
+def _powersign_window(h: float) -> tuple[float, float]:
+    return 1 / (math.e * h), 1 / h
+
+
+def powersign_window(fn: Callable[[float], tuple[float, float]]) -> None:
+    """Check ``fn(h)``: the rates ``(lo, hi)`` at which PowerSign overshoots a curvature-``h`` axis and SGD does not.
+
+    On ``½hx²`` SGD multiplies ``x`` by ``1 − ηh``: it never changes sign for ``η ≤ 1/h``.
+    PowerSign's agreeing step is ``e·η``, which overshoots once ``1 − eηh < 0``, i.e. ``η > 1/(e·h)``.
+
+    >>> powersign_window(lambda h: (1 / (math.e * h), 1 / h))
+    ✅ powersign_window: right on all 4 cases.
+    """
+    if fn is None or fn is Ellipsis:
+        raise CheckFailed("❌ powersign_window: no answer yet. Hint: when does 1 − ηh, and 1 − eηh, turn negative?")
+
+    def as_tensor(h: float) -> torch.Tensor:
+        return torch.tensor([float(x) for x in fn(h)], dtype=torch.float64)
+
+    compare(
+        "powersign_window",
+        as_tensor,
+        lambda h: torch.tensor(_powersign_window(h), dtype=torch.float64),
+        [(1.0,), (0.05,), (20.0,), (3.7,)],
+        hint="SGD stays on one side while 1 − ηh ≥ 0 (η ≤ 1/h); PowerSign's agreeing step e·η overshoots "
+        "when 1 − eηh < 0 (η > 1/(e·h)). Return (1/(e·h), 1/h).",
     )

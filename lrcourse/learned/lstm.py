@@ -175,19 +175,28 @@ def meta_train(
 
 
 @torch.no_grad()
-def run_learned(net: LSTMOptimizerNet, problem: LeastSquares | Problem, steps: int) -> torch.Tensor:
+def run_learned(
+    net: LSTMOptimizerNet, problem: LeastSquares | Problem, steps: int, scale: float = 1.0
+) -> torch.Tensor:
     """Losses of the learned optimizer on each problem: shape ``(steps + 1, n)``.
+
+    ``scale`` multiplies every update the net makes (1 means "as trained"), the learned
+    optimizer's counterpart of a learning rate, so that it can be tuned on a new problem
+    family as a baseline's rate is.
 
     >>> net = LSTMOptimizerNet(hidden=4)
     >>> run_learned(net, LeastSquares.sample(3, dim=2, seed=0), steps=4).shape
     torch.Size([5, 3])
+    >>> bool((run_learned(net, LeastSquares.sample(3, dim=2, seed=0), steps=4, scale=0.0) ==
+    ...       LeastSquares.sample(3, dim=2, seed=0).loss(LeastSquares.sample(3, dim=2, seed=0).theta0)).all())
+    True
     """
     theta = problem.theta0.clone() if isinstance(problem, LeastSquares) else problem.x0.clone()
     state = net.init_state(theta.numel())
     out = [problem.loss(theta)]
     for _ in range(steps):
         update, state = net(problem.grad(theta), state)
-        theta = theta + update
+        theta = theta + scale * update
         out.append(problem.loss(theta))
     return torch.stack(out)
 
