@@ -58,6 +58,7 @@ def choose(
     ci: dict | None = None,
     cpu: dict | None = None,
     gpu: dict | None = None,
+    smoke: dict | None = None,
     **common: Any,
 ) -> Config:
     """The settings of the active profile, on top of the ``common`` ones.
@@ -69,8 +70,15 @@ def choose(
     key named ``seeds`` or ending in ``_seeds``, so that a whole chapter can be re-run on
     seeds the book never uses (``LRCOURSE_SEED_OFFSET=100 make ...``).
 
+    ``smoke`` shrinks the ``gpu`` settings to a tiny size (an epoch, a seed, a few hundred
+    examples) with the same models, datasets and branches. It applies only when
+    ``LRCOURSE_SMOKE=1`` and ``LRCOURSE_PROFILE=gpu``: then CI runs every chapter's GPU code
+    path on its CPU in seconds, without asserting claims (``tests/test_smoke.py``). Under
+    ``LRCOURSE_SMOKE=1`` a chapter with a ``gpu`` layer but no ``smoke`` layer is refused, so
+    no chapter can leave its GPU path untested by omission.
+
     >>> os.environ["LRCOURSE_PROFILE"] = "ci"
-    >>> choose(epochs=5, gpu=dict(epochs=30)).epochs
+    >>> choose(epochs=5, gpu=dict(epochs=30), smoke=dict(epochs=1)).epochs
     5
     >>> os.environ["LRCOURSE_SEED_OFFSET"] = "100"
     >>> cfg = choose(seeds=[0, 1], seed=2, smith_seeds=[0])
@@ -80,6 +88,18 @@ def choose(
     """
     name = profile()
     layers = {"ci": [ci], "cpu": [ci, cpu], "gpu": [ci, cpu, gpu]}[name]
+    if smoke_run():
+        if name != "gpu":
+            raise ProfileError(
+                f"LRCOURSE_SMOKE=1 runs the gpu code path at a tiny size, but the profile is {name!r}; "
+                "set LRCOURSE_PROFILE=gpu as well."
+            )
+        if gpu is not None and smoke is None:
+            raise ProfileError(
+                "This chapter's choose(...) has a gpu layer but no smoke=dict(...) layer, so LRCOURSE_SMOKE=1 "
+                "cannot run its gpu code path small; add one (an epoch, a seed, a few hundred examples)."
+            )
+        layers.append(smoke)
     cfg = Config(common)
     for layer in layers:
         cfg.update(layer or {})
@@ -91,6 +111,15 @@ def choose(
             cfg[key] = [s + offset for s in value]
     cfg["profile"] = name
     return cfg
+
+
+def smoke_run() -> bool:
+    """True when ``LRCOURSE_SMOKE`` is set to ``1`` (or ``true``/``yes``): the tiny run of the gpu code path.
+
+    >>> smoke_run() if "LRCOURSE_SMOKE" not in os.environ else False
+    False
+    """
+    return os.environ.get("LRCOURSE_SMOKE", "").strip().lower() in ("1", "true", "yes")
 
 
 def seed_offset() -> int:
@@ -106,6 +135,29 @@ def seed_offset() -> int:
         raise ProfileError(
             f"LRCOURSE_SEED_OFFSET={raw!r} is not an integer; set it to e.g. 100 or unset it."
         ) from None
+
+
+def colab_without_gpu() -> bool:
+    """True on a Colab runtime without a GPU (and no profile chosen by hand).
+
+    >>> colab_without_gpu()  # not on Colab here
+    False
+    """
+    import sys
+
+    return "google.colab" in sys.modules and not torch.cuda.is_available() and not os.environ.get("LRCOURSE_PROFILE")
+
+
+def colab_note() -> None:
+    """On Colab without a GPU, say in one sentence how to get one; the chapter goes on at the ``cpu`` profile.
+
+    >>> colab_note()  # prints nothing here
+    """
+    if colab_without_gpu():
+        print(
+            "This Colab runtime has no GPU, so the chapter runs at the smaller cpu profile; for full scale choose "
+            "Runtime > Change runtime type > T4 GPU, then Runtime > Run all."
+        )
 
 
 def device() -> torch.device:
@@ -137,3 +189,6 @@ def seed_everything(seed: int) -> torch.Generator:
     # cuDNN's autotuner on for image training (lrcourse.runtime.tune_for), which picks kernels
     # by timing them, and atomics reorder sums: repeatability is promised only on the CPU.
     return torch.Generator().manual_seed(seed)
+
+
+colab_note()  # on Colab without a GPU, the setup cell's `import lrcourse` prints how to switch

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import pickle
-import struct
 import urllib.error
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 import torchvision
 
 import lrcourse
 from lrcourse.data import DataError, augment, batches, load, num_batches
+
+from .synthetic import fake_cifar10, fake_fashion_mnist
 
 
 def test_unknown_dataset_is_one_clear_sentence() -> None:
@@ -70,50 +69,22 @@ def test_augment_crops_and_flips_in_batches() -> None:
 # --------------------------------------------------------------------------- torchvision formats
 
 
-def _write_idx(path: Path, array: np.ndarray) -> None:
-    """Write an IDX file (the format of MNIST and FashionMNIST): magic, dims, big-endian uint8 data."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
-    path.write_bytes(header + array.astype(np.uint8).tobytes())
-
-
-def _fake_fashion_mnist(root: Path, n_train: int = 12, n_test: int = 6) -> None:
-    raw = root / "fashion_mnist" / "FashionMNIST" / "raw"
-    rng = np.random.default_rng(0)
-    for prefix, n in (("train", n_train), ("t10k", n_test)):
-        _write_idx(raw / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
-        _write_idx(raw / f"{prefix}-labels-idx1-ubyte", np.arange(n) % 10)
-
-
-def _fake_cifar10(root: Path, per_batch: int = 4) -> None:
-    folder = root / "cifar10" / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
-    for name in names:
-        batch = {
-            "data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
-            "labels": [int(v) for v in rng.integers(0, 10, per_batch)],
-        }
-        with open(folder / name, "wb") as f:
-            pickle.dump(batch, f)
-    with open(folder / "batches.meta", "wb") as f:
-        pickle.dump({"label_names": [f"class{i}" for i in range(10)]}, f)
-
-
 def test_fashion_mnist_loads_from_idx_files(tmp_path: Path) -> None:
-    _fake_fashion_mnist(tmp_path)
-    d = load("fashion_mnist", root=tmp_path, download=False, device="cpu")
+    fake_fashion_mnist(tmp_path)
+    with pytest.warns(UserWarning, match="synthetic files"):
+        d = load("fashion_mnist", root=tmp_path, download=False, device="cpu")
     assert d.x_train.shape == (12, 1, 28, 28) and d.x_test.shape == (6, 1, 28, 28)
     assert d.y_train.tolist() == [i % 10 for i in range(12)] and d.is_image
     assert d.x_train.dtype == torch.float32 and d.x_train.abs().max() < 4  # standardized, not raw bytes
 
 
-def test_cifar10_loads_from_pickled_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _fake_cifar10(tmp_path)
-    # torchvision checks the real files' MD5 sums; our tiny files have the real layout, not those sums.
-    monkeypatch.setattr(torchvision.datasets.cifar, "check_integrity", lambda *args, **kwargs: True)
-    d = load("cifar10", root=tmp_path, download=False, device="cpu")
+def test_cifar10_loads_from_pickled_batches(tmp_path: Path) -> None:
+    fake_cifar10(tmp_path)
+    # torchvision checks the real files' MD5 sums; the SYNTHETIC mark lets load() accept ours, and says so
+    with pytest.warns(UserWarning, match="synthetic files"):
+        d = load("cifar10", root=tmp_path, download=False, device="cpu")
+    assert d.synthetic and d.to("cpu").subset(4).synthetic and "SYNTHETIC" in repr(d)
+    assert torchvision.datasets.cifar.check_integrity.__name__ == "check_integrity"  # put back
     assert d.x_train.shape == (20, 3, 32, 32) and d.x_test.shape == (4, 3, 32, 32)
     assert d.input_shape == (3, 32, 32) and d.num_classes == 10
     model = lrcourse.models.resnet(width=4)

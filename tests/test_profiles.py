@@ -57,3 +57,41 @@ def test_seed_offset_shifts_every_seed_key_and_refuses_a_non_integer(monkeypatch
     monkeypatch.setenv("LRCOURSE_SEED_OFFSET", "ten")
     with pytest.raises(ProfileError, match="not an integer"):
         choose(seed=0)
+
+
+def test_smoke_layer_shrinks_the_gpu_settings_and_cannot_be_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    layers = dict(ci=dict(epochs=3), gpu=dict(epochs=30, dataset="cifar10"), smoke=dict(epochs=1))
+    monkeypatch.setenv("LRCOURSE_PROFILE", "gpu")
+    monkeypatch.delenv("LRCOURSE_SMOKE", raising=False)
+    assert (choose(**layers).epochs, choose(**layers).dataset) == (30, "cifar10")
+    monkeypatch.setenv("LRCOURSE_SMOKE", "1")
+    assert (choose(**layers).epochs, choose(**layers).dataset) == (1, "cifar10")
+    assert choose(ci=dict(epochs=3)).epochs == 3  # no gpu layer: nothing to shrink
+    with pytest.raises(ProfileError, match="no smoke=dict") as err:
+        choose(ci=dict(epochs=3), gpu=dict(epochs=30))
+    assert "\n" not in str(err.value)
+    monkeypatch.setenv("LRCOURSE_PROFILE", "ci")
+    with pytest.raises(ProfileError, match="LRCOURSE_PROFILE=gpu"):
+        choose(**layers)
+    monkeypatch.setenv("LRCOURSE_SMOKE", "0")
+    assert choose(**layers).epochs == 3
+
+
+def test_colab_without_a_gpu_says_how_to_switch_in_one_sentence(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+    import types
+
+    from lrcourse.profiles import colab_note
+
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.delenv("LRCOURSE_PROFILE", raising=False)
+    colab_note()
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "Change runtime type" in out and "cpu profile" in out
+    assert profile() == "cpu"  # and the chapter goes on there
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    colab_note()
+    assert capsys.readouterr().out == ""
