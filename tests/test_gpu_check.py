@@ -14,12 +14,12 @@ def test_gpu_check_runs_tiny_and_says_unmeasured(tmp_path: Path) -> None:
     out = tmp_path / "RESULTS.md"
     env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
     subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "gpu" / "check.py"), "--tiny", "--chapters", "03", "10",
+        [sys.executable, str(ROOT / "benchmarks" / "gpu" / "check.py"), "--tiny", "--chapters", "10",
          "--out", str(out)],
         check=True, cwd=ROOT, env=env, timeout=600,
     )
     text = out.read_text()
     assert "**Unmeasured.**" in text and "| 10_mse_vs_ce |" in text and "passed" in text
-    assert "fashion_mnist: synthetic (real format" in text  # chapter 3's data here is synthetic, and marked so
-    assert "| 03_range_test |" in text and "fp32" in text and "fit / DataLoader" in text
+    assert "fashion_mnist: synthetic (real format" in text  # no network here: synthetic files, marked so
+    assert "fp32" in text and "fit / DataLoader" in text
     assert "time to 94 %" in text and "Unmeasured: no real CIFAR-10" in text

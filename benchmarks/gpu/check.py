@@ -177,8 +177,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tiny", action="store_true", help="smoke size, on any device: exercises the script")
     parser.add_argument("--chapters", nargs="*", help="chapter numbers, e.g. 03 15 (default: all)")
     parser.add_argument("--budget", type=float, default=540.0, help="seconds for the chapters (default 540)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("RESULTS.md"))
+    parser.add_argument("--out", type=Path, help="default: benchmarks/gpu/RESULTS.md (with --tiny: a temp file)")
     args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = Path(tempfile.gettempdir()) / "gpu_check_tiny.md" if args.tiny else Path(__file__).with_name("RESULTS.md")
     chapters = [md for md in CHAPTERS if not args.chapters or md.name[:2] in {c.zfill(2) for c in args.chapters}]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
