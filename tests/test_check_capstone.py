@@ -40,3 +40,41 @@ def test_epochs_to_accuracy():
     C.epochs_to_accuracy(lambda acc, target: next((i + 1 for i, a in enumerate(acc) if a >= target), None))
     with pytest.raises(CheckFailed):  # counts epochs from 0
         C.epochs_to_accuracy(lambda acc, target: next((i for i, a in enumerate(acc) if a >= target), None))
+
+
+def _decoupled(model, lr, wd, scaler):
+    w = [p for p in model.parameters() if p.dim() > 1]
+    b = [p for p in model.parameters() if p.dim() <= 1]
+    return [{"params": w, "lr": lr, "weight_decay": wd}, {"params": b, "lr": lr * scaler, "weight_decay": wd / scaler}]
+
+
+def test_decoupled_decay():
+    C.decoupled_decay(_decoupled)
+    with pytest.raises(CheckFailed):  # scales the rate but leaves the decay coefficient: 1-D params decay scaler x faster
+        C.decoupled_decay(lambda m, lr, wd, s: [dict(g, weight_decay=wd) for g in _decoupled(m, lr, wd, s)])
+    with pytest.raises(CheckFailed):  # forgets to scale the 1-D parameters' rate
+        C.decoupled_decay(lambda m, lr, wd, s: [dict(g, lr=lr, weight_decay=wd) for g in _decoupled(m, lr, wd, s)])
+
+
+def test_matched_lr():
+    C.matched_lr(lambda lr, a, b: lr * (1 - b) / (1 - a))
+    with pytest.raises(CheckFailed):  # upside down
+        C.matched_lr(lambda lr, a, b: lr * (1 - a) / (1 - b))
+
+
+def test_time_to_target():
+    import statistics
+
+    def right(finals, target):
+        for b in sorted(finals):
+            if statistics.median([a if a == a else 0.0 for a in finals[b]]) >= target:
+                return b
+        return None
+
+    C.time_to_target(right)
+    with pytest.raises(CheckFailed):  # drops diverged runs instead of counting them as failures
+        C.time_to_target(lambda f, t: next((b for b in sorted(f) if statistics.median([a for a in f[b] if a == a]) >= t),
+                                           None))
+    with pytest.raises(CheckFailed):  # takes the budgets in dict order
+        C.time_to_target(lambda f, t: next((b for b in f if statistics.median([a if a == a else 0 for a in f[b]]) >= t),
+                                           None))

@@ -11,7 +11,7 @@ from torch import nn
 
 from . import compare
 
-__all__ = ["decay_split", "warmup_cosine_lr", "epochs_to_accuracy"]
+__all__ = ["decay_split", "warmup_cosine_lr", "epochs_to_accuracy", "decoupled_decay", "matched_lr", "time_to_target"]
 
 
 def _models() -> list[nn.Module]:
@@ -121,4 +121,110 @@ def epochs_to_accuracy(fn: Callable[[Sequence[float], float], int | None]) -> No
             ([], 0.5),  # no epochs at all: None
         ],
         hint="count epochs from 1; return the first whose accuracy is >= target, None if there is none.",
+    )
+
+
+def _decoupled_reference(model: nn.Module, lr: float, weight_decay: float, bias_scaler: float) -> list[dict[str, Any]]:
+    rest = [p for p in model.parameters() if p.dim() <= 1]
+    weights = [p for p in model.parameters() if p.dim() > 1]
+    return [
+        {"params": weights, "lr": lr, "weight_decay": weight_decay},
+        {"params": rest, "lr": lr * bias_scaler, "weight_decay": weight_decay / bias_scaler},
+    ]
+
+
+def _decoupled_summary(model: nn.Module, groups: Sequence[dict[str, Any]]) -> Any:
+    got = [p for g in groups for p in g["params"]]
+    if sorted(map(id, got)) != sorted(id(p) for p in model.parameters()):
+        return "not every parameter exactly once"
+    by_param = {}
+    for g in groups:
+        for p in g["params"]:
+            by_param[id(p)] = (p.dim() > 1, round(float(g["lr"]), 12), round(float(g["lr"]) * float(g.get("weight_decay", 0.0)), 15))
+    return sorted(by_param.values())
+
+
+def decoupled_decay(fn: Callable[[nn.Module, float, float, float], list[dict[str, Any]]]) -> None:
+    """Check ``fn(model, lr, weight_decay, bias_scaler)``: 1-D parameters at ``lr·bias_scaler``, the same decay per step.
+
+    PyTorch's SGD shrinks a parameter by ``lr_group · weight_decay_group · w`` each step; the
+    groups must make that product ``lr · weight_decay`` for every parameter, whatever its rate.
+
+    >>> decoupled_decay(_decoupled_reference)
+    ✅ decoupled_decay: right on all 3 cases.
+    """
+
+    def student(i: int, lr: float, wd: float, scaler: float) -> Any:
+        model = _models()[i]
+        return _decoupled_summary(model, fn(model, lr, wd, scaler))
+
+    def reference(i: int, lr: float, wd: float, scaler: float) -> Any:
+        model = _models()[i]
+        return _decoupled_summary(model, _decoupled_reference(model, lr, wd, scaler))
+
+    compare(
+        "decoupled_decay",
+        student,
+        reference,
+        [(0, 0.1, 5e-4, 64.0), (1, 0.02, 0.05, 10.0), (2, 1.0, 1e-3, 4.0)],
+        hint="weights (2-D and up): lr and weight_decay; 1-D parameters: lr*bias_scaler and weight_decay/bias_scaler, "
+        "so that lr_group*weight_decay_group is lr*weight_decay for every parameter.",
+    )
+
+
+def _matched_lr(lr: float, mu_from: float, mu_to: float) -> float:
+    return lr * (1 - mu_to) / (1 - mu_from)
+
+
+def matched_lr(fn: Callable[[float, float, float], float]) -> None:
+    """Check ``fn(lr, mu_from, mu_to)``: the rate that, with momentum ``mu_to``, takes the same long-run step.
+
+    >>> matched_lr(_matched_lr)
+    ✅ matched_lr: right on all 4 cases.
+    """
+    compare(
+        "matched_lr",
+        fn,
+        _matched_lr,
+        [(0.3, 0.85, 0.95), (0.1, 0.9, 0.0), (1.0, 0.0, 0.9), (0.5, 0.9, 0.9)],
+        hint="with constant gradients the step settles at lr*g/(1-mu) (heavy ball and PyTorch's Nesterov alike); "
+        "keep lr/(1-mu) fixed.",
+        tol=1e-9,
+    )
+
+
+def _time_to_target(finals: dict[int, list[float]], target: float) -> int | None:
+    import statistics
+
+    for budget in sorted(finals):
+        scores = [a if math.isfinite(a) else 0.0 for a in finals[budget]]
+        if scores and statistics.median(scores) >= target:
+            return budget
+    return None
+
+
+def time_to_target(fn: Callable[[dict[int, list[float]], float], int | None]) -> None:
+    """Check ``fn(finals, target)``: the smallest budget whose median final accuracy reaches ``target``.
+
+    ``finals`` maps a budget (epochs of a run whose schedule ends there) to the final
+    accuracies over seeds; NaN marks a diverged run, which counts as a failure, not as
+    missing. ``None`` when no budget reaches the target.
+
+    >>> time_to_target(_time_to_target)
+    ✅ time_to_target: right on all 5 cases.
+    """
+    nan = math.nan
+    compare(
+        "time_to_target",
+        lambda finals, target: fn({b: list(a) for b, a in finals.items()}, target),
+        _time_to_target,
+        [
+            ({2: [0.80, 0.86, 0.84], 4: [0.90, 0.91, 0.89], 8: [0.95, 0.94, 0.93]}, 0.9),  # median of 4 is 0.90: 4
+            ({8: [0.95, 0.94, 0.93], 2: [0.91, 0.92, 0.5]}, 0.9),  # budgets not in order: 2
+            ({2: [0.92, nan, nan], 4: [0.92, 0.93, nan]}, 0.9),  # diverged runs count as failures: 4
+            ({2: [0.5, 0.6], 4: [0.88, 0.95]}, 0.9),  # even count: median 0.915 at 4
+            ({2: [0.5], 4: [0.6]}, 0.9),  # never: None
+        ],
+        hint="go through the budgets from the smallest; score a NaN (diverged) run as 0, not as missing; "
+        "return the first budget whose median reaches the target, else None.",
     )
