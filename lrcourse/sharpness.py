@@ -162,21 +162,32 @@ def rescale_relu(model: nn.Module, alpha: float, layer: int = 0) -> nn.Module:
     return out
 
 
-def random_labels(data: Data, seed: int = 0) -> Data:
-    """The same data with every training label replaced by a uniformly random class (test labels kept).
+def random_labels(data: Data, seed: int = 0, fraction: float = 1.0) -> Data:
+    """The same data with a ``fraction`` of the training labels replaced by uniformly random classes (test labels kept).
 
-    A network that fits these labels has memorized them: there is nothing to generalize,
-    so its test accuracy must stay near chance, ``1 / num_classes``.
+    With ``fraction=1`` (every label random) a network that fits the labels has memorized
+    them: there is nothing to generalize, so its test accuracy must stay near chance,
+    ``1 / num_classes``. Zhang et al. (2017) varied the fraction from 0 to 1. The labels
+    chosen for replacement are the first ``round(fraction · n)`` of a random permutation.
 
     >>> d = Data("toy", torch.zeros(1000, 2), torch.zeros(1000, dtype=torch.long), torch.zeros(4, 2), torch.zeros(4, dtype=torch.long), 4)
     >>> r = random_labels(d)
     >>> 0.2 < (r.y_train == 0).float().mean().item() < 0.3, bool((r.y_test == d.y_test).all())
     (True, True)
+    >>> half = random_labels(d, fraction=0.5)
+    >>> 0.55 < (half.y_train == 0).float().mean().item() < 0.7
+    True
     """
     if data.num_classes < 2:
         raise ValueError(f"random labels need a classification set with at least 2 classes, got num_classes={data.num_classes}.")
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"fraction must be in [0, 1], got {fraction}.")
     g = torch.Generator().manual_seed(seed)
-    y = torch.randint(0, data.num_classes, (len(data.y_train),), generator=g).to(data.y_train.device)
+    n = len(data.y_train)
+    y = torch.randint(0, data.num_classes, (n,), generator=g).to(data.y_train.device)
+    if fraction < 1.0:
+        keep = torch.randperm(n, generator=g)[round(fraction * n) :].to(data.y_train.device)
+        y[keep] = data.y_train[keep]
     return Data(data.name + "-random-labels", data.x_train, y, data.x_test, data.y_test, data.num_classes)
 
 
