@@ -4,7 +4,8 @@ Each is an ``nn.Sequential`` (so its children are the layer groups that discrimi
 learning rates and gradual unfreezing work with) and takes ``norm=None | "batch"``.
 Each lands on the profile's device (:func:`lrcourse.device`: CUDA under the ``gpu``
 profile when there is one) unless ``device=`` says otherwise, the device
-:func:`lrcourse.load` puts the data on.
+:func:`lrcourse.load` puts the data on; and called on an input on another device, it moves
+there first (so a model built on the GPU also serves a chapter's small CPU tensors).
 """
 
 from __future__ import annotations
@@ -18,7 +19,20 @@ from .profiles import device as default_device
 
 
 def _on(model: nn.Sequential, device: torch.device | str | None) -> nn.Sequential:
+    model.register_forward_pre_hook(_follow_input)
     return model.to(device if device is not None else default_device())
+
+
+def _follow_input(model: nn.Module, args: tuple) -> None:
+    """Move the model to its input's device before a forward pass that would otherwise fail.
+
+    A chapter that keeps a small set on the CPU under the ``gpu`` profile then calls a model
+    built on the GPU without a device error; the model stays where it was moved.
+    """
+    x = args[0] if args else None
+    p = next(model.parameters(), None)
+    if torch.is_tensor(x) and p is not None and p.device != x.device:
+        model.to(x.device)
 
 
 def _norm(kind: str | None, channels: int, dims: int) -> nn.Module:

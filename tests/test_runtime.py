@@ -192,3 +192,12 @@ def test_check_every_must_be_positive() -> None:
     model = nn.Linear(2, 3)
     with pytest.raises(ValueError, match="check_every"):
         train.fit(model, data, torch.optim.SGD(model.parameters(), lr=0.1), epochs=1, check_every=0)
+
+
+def test_a_library_model_follows_its_input_to_another_device() -> None:
+    model = lrcourse.models.mlp(4, 2, hidden=(8,), device="cpu")
+    out = model(torch.zeros(3, 4, device="meta"))  # "meta" stands in for a second device on a CPU machine
+    assert out.device.type == "meta" and next(model.parameters()).device.type == "meta"
+    plain = nn.Sequential(nn.Linear(4, 2))
+    with pytest.raises(RuntimeError):
+        plain(torch.zeros(3, 4, device="meta"))  # the mistake the hook prevents
