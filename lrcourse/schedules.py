@@ -19,6 +19,8 @@ here                        PyTorch
 :func:`cyclic`              ``CyclicLR`` (:func:`cyclic_momentum`: its momentum)
 :func:`one_cycle`           ``OneCycleLR`` (:func:`one_cycle_momentum`: its momentum)
 :func:`warmup`              ``SequentialLR([LinearLR, ...], milestones=[warmup_steps])``
+:func:`linear_decay`        ``LinearLR(start_factor=1, end_factor=end / lr0, total_iters=total)``
+:func:`wsd`                 ``SequentialLR([LinearLR, ConstantLR, LinearLR], milestones=[...])``
 ==========================  =======================================================
 
 Bad parameters raise a ``ValueError`` whose one sentence says what to change.
@@ -48,6 +50,8 @@ __all__ = [
     "one_cycle",
     "one_cycle_momentum",
     "warmup",
+    "linear_decay",
+    "wsd",
     "transformer",
     "slanted_triangular",
     "gallery",
@@ -409,6 +413,55 @@ def warmup(fn: Schedule, warmup_steps: int, start_factor: float = 0.0) -> Schedu
     return f
 
 
+def linear_decay(lr0: float, total: int, end: float = 0.0) -> Schedule:
+    """A straight line from ``lr0`` at step 0 to ``end`` at step ``total``, then ``end``.
+
+    BERT's schedule is :func:`warmup` in front of this one. (PyTorch: ``LinearLR`` with
+    ``start_factor=1, end_factor=end / lr0, total_iters=total``.)
+
+    >>> f = linear_decay(1.0, total=4)
+    >>> [f(t) for t in range(6)]
+    [1.0, 0.75, 0.5, 0.25, 0.0, 0.0]
+    """
+    _positive("lr0", lr0)
+    _length("total", total)
+    if not (isinstance(end, (int, float)) and 0 <= end <= lr0):
+        raise ValueError(f"end must lie in [0, lr0] = [0, {lr0}], got {end!r}.")
+    return lambda step: lr0 + (end - lr0) * min(step, total) / total
+
+
+def wsd(lr: float, total: int, warmup_steps: int, decay_steps: int, end: float = 0.0) -> Schedule:
+    """Warmup-stable-decay: a linear rise over ``warmup_steps``, a constant ``lr``, and a linear
+    fall to ``end`` over the last ``decay_steps`` of ``total``.
+
+    The stable phase can be stopped anywhere and a decay started from it, which is why recipes
+    that do not know their budget in advance use it. (PyTorch: ``SequentialLR`` of ``LinearLR``
+    from 0, ``ConstantLR(factor=1)`` and ``LinearLR`` to ``end / lr``.)
+
+    >>> f = wsd(1.0, total=10, warmup_steps=2, decay_steps=4)
+    >>> [round(f(t), 2) for t in range(11)]
+    [0.0, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 0.75, 0.5, 0.25, 0.0]
+    """
+    _positive("lr", lr)
+    _length("total", total)
+    if not (isinstance(warmup_steps, int) and isinstance(decay_steps, int) and warmup_steps >= 0 and decay_steps >= 1):
+        raise ValueError(f"warmup_steps must be >= 0 and decay_steps >= 1 (integers), got {warmup_steps!r}, {decay_steps!r}.")
+    if warmup_steps + decay_steps > total:
+        raise ValueError(f"warmup_steps + decay_steps = {warmup_steps + decay_steps} exceeds total = {total}.")
+    if not (isinstance(end, (int, float)) and 0 <= end <= lr):
+        raise ValueError(f"end must lie in [0, lr] = [0, {lr}], got {end!r}.")
+    start_decay = total - decay_steps
+
+    def f(step: int) -> float:
+        if step < warmup_steps:
+            return lr * step / warmup_steps
+        if step < start_decay:
+            return lr
+        return lr + (end - lr) * min(step - start_decay, decay_steps) / decay_steps
+
+    return f
+
+
 def transformer(d_model: int, warmup: int) -> Schedule:
     """The Transformer ("Noam") schedule: ``d_model^−½ · min(t^−½, t · warmup^−3/2)`` with ``t = step + 1``.
 
@@ -463,7 +516,7 @@ def gallery(total: int = 1000, lr: float = 0.1) -> dict[str, Schedule]:
 
     >>> g = gallery(100)
     >>> len(g), all(g[name](50) >= 0 for name in g)
-    (12, True)
+    (14, True)
     """
     _length("total", total)
     _positive("lr", lr)
@@ -477,6 +530,8 @@ def gallery(total: int = 1000, lr: float = 0.1) -> dict[str, Schedule]:
         "time-based": time_based(lr, k=20 / total),
         "cosine": cosine(lr, total),
         "warmup + cosine": warmup(cosine(lr, total - total // 10), total // 10),
+        "warmup + linear (BERT)": warmup(linear_decay(lr, total - total // 10), total // 10),
+        "warmup-stable-decay": wsd(lr, total, warmup_steps=total // 20, decay_steps=total // 5),
         "cosine restarts (T_mult=2)": cosine_restarts(lr, T_0=total // 7, T_mult=2),
         "triangular": cyclic(lr / 10, lr, step_size_up=total // 8),
         "triangular2": cyclic(lr / 10, lr, step_size_up=total // 8, mode="triangular2"),

@@ -37,6 +37,24 @@ def _tri2(t, lo, hi, n):
     return lo + (hi - lo) * (1 - abs(x / n - 1)) / 2**cycle
 
 
+def _floor(lr, T, h, s, x0):
+    q = (1 - lr * h) ** 2
+    return h / 2 * (q**T * x0**2 + (lr * s) ** 2 * (T if q == 1 else (1 - q**T) / (1 - q)))
+
+
+def _wsd(t, lr, total, w, d):
+    if t < w:
+        return lr * t / w
+    return lr * min(1.0, (total - min(t, total)) / d)
+
+
+def _growth(lo, hi, n, h):
+    out = 1.0
+    for t in range(2 * n):
+        out *= abs(1 - (lo + (hi - lo) * (1 - abs(t / n - 1))) * h)
+    return out
+
+
 RIGHT = {
     "time_based_decay": lambda lr0, k, t: lr0 / (1 + k * t),
     "linear_warmup": _warm,
@@ -44,6 +62,10 @@ RIGHT = {
     "triangular2": _tri2,
     "sgdr": _sgdr,
     "sgdr_restarts": _restarts,
+    "noise_floor_loss": _floor,
+    "wsd_schedule": _wsd,
+    "noam_peak": lambda d, w: (w - 1, (d * w) ** -0.5),
+    "cycle_growth": _growth,
 }
 
 WRONG = {
@@ -73,6 +95,24 @@ WRONG = {
         lambda t0, mult, total: [0, *_restarts(t0, mult, total)],  # counts step 0
         lambda t0, mult, total: _restarts(t0, mult, total + 1),  # counts a restart at total
         lambda t0, mult, total: [t0 * (i + 1) for i in range(len(_restarts(t0, mult, total)))],  # T_mult ignored
+    ],
+    "noise_floor_loss": [
+        lambda lr, T, h, s, x0: lr * s**2 / (2 * (2 - lr * h)),  # the floor alone, no transient
+        lambda lr, T, h, s, x0: h / 2 * (1 - lr * h) ** (2 * T) * x0**2,  # the transient alone, no noise
+        lambda lr, T, h, s, x0: h / 2 * ((1 - lr * h) ** T * x0**2 + lr**2 * s**2 * T),  # q to the power T/2
+    ],
+    "wsd_schedule": [
+        lambda t, lr, total, w, d: lr * min(1.0, t / w) if w else lr,  # never decays
+        lambda t, lr, total, w, d: _wsd(t, lr, total + 1, w, d),  # ends one step late
+        lambda t, lr, total, w, d: lr * min(1.0, (t + 1) / max(w, 1), (total - min(t, total)) / d),  # warmup early
+    ],
+    "noam_peak": [
+        lambda d, w: (w, (d * w) ** -0.5),  # t = step, not step + 1
+        lambda d, w: (w - 1, w**-0.5),  # no d_model factor
+    ],
+    "cycle_growth": [
+        lambda lo, hi, n, h: abs(1 - (lo + hi) / 2 * h) ** (2 * n),  # the mean rate's factor, not the product
+        lambda lo, hi, n, h: _growth(lo, hi, n, h) ** 0.5,  # half a cycle
     ],
 }
 

@@ -175,6 +175,41 @@ def test_warmup_with_start_factor_zero_starts_at_zero():
     assert [f(t) for t in range(5)] == [0.0, 0.1, 0.2, 0.30000000000000004, 0.4]
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_linear_decay_matches_linearlr(seed):
+    r = random.Random(seed)
+    lr0, total = r.uniform(1e-3, 1), r.randint(1, 200)
+    end = r.choice([0.0, r.uniform(0, lr0)])
+    expected, _ = drive(lambda o: S.LinearLR(set_lr(o, lr0), 1.0, end / lr0, total_iters=total), total + 20)
+    assert_agree(sch.linear_decay(lr0, total, end), expected)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_wsd_matches_sequentiallr(seed):
+    r = random.Random(seed)
+    lr0, w, d, stable = r.uniform(1e-3, 1), r.randint(1, 40), r.randint(1, 60), r.randint(0, 80)
+    total = w + stable + d
+
+    def make(o):
+        set_lr(o, lr0)
+        parts = [S.LinearLR(o, 1e-12, 1.0, total_iters=w), S.ConstantLR(o, factor=1.0, total_iters=0),
+                 S.LinearLR(o, 1.0, 0.0, total_iters=d)]
+        return S.SequentialLR(o, parts, milestones=[w, total - d])
+
+    expected, _ = drive(make, total + 10)
+    ours = sch.wsd(lr0, total, w, d)
+    for t, e in enumerate(expected):  # LinearLR cannot start at exactly 0: a gap of lr0 * 1e-12 at most
+        assert abs(ours(t) - e) <= 1e-9 * max(1.0, abs(e)) + lr0 * 1e-12, (t, ours(t), e)
+
+
+def test_wsd_is_warmup_then_constant_then_linear_decay():
+    f = sch.wsd(0.4, total=100, warmup_steps=10, decay_steps=20)
+    g = sch.linear_decay(0.4, 20)
+    assert all(math.isclose(f(t), 0.04 * t, abs_tol=1e-15) for t in range(10))
+    assert all(f(t) == 0.4 for t in range(10, 81))
+    assert all(math.isclose(f(80 + t), g(t), abs_tol=1e-15) for t in range(30))
+
+
 def test_time_based_is_inverse_time():
     f = sch.time_based(0.3, k=0.1)
     for t in (0, 1, 10, 1000):
@@ -261,6 +296,10 @@ BAD = [
     (sch.warmup, (sch.constant(0.1), 0), "warmup_steps"),
     (sch.warmup, (sch.constant(0.1), 10, 1.5), "start_factor"),
     (sch.transformer, (512, 0), "warmup"),
+    (sch.linear_decay, (0.1, 0), "total"),
+    (sch.linear_decay, (0.1, 10, 0.2), "end"),
+    (sch.wsd, (0.1, 10, 6, 6), "exceeds"),
+    (sch.wsd, (0.1, 10, 2, 0), "decay_steps"),
     (sch.slanted_triangular, (0.1, 100, 0.0), "cut_frac"),
     (sch.slanted_triangular, (0.1, 100, 0.1, 0.5), "ratio"),
     (sch.slanted_triangular, (0.1, 5, 0.1), "no rising steps"),
