@@ -42,3 +42,25 @@ def test_ce_mse_matches_the_library_loss():
 
     z, y = torch.randn(5, 4), torch.tensor([0, 1, 2, 3, 0])
     assert torch.allclose(chk.ce_mse(z, y), mse_onehot(z, y))
+
+
+def test_uniform_grad_ratio():
+    chk.uniform_grad_ratio(lambda k: 2 / k)
+    with pytest.raises(CheckFailed):
+        chk.uniform_grad_ratio(lambda k: 1 / k)  # forgets the 2 of the square
+    with pytest.raises(CheckFailed):
+        chk.uniform_grad_ratio(lambda k: 2 / k * (1 - 1 / k))  # a Jacobian term that vanishes at p = 1/K
+
+
+def test_logit_square_grad():
+    chk.logit_square_grad(lambda z, y: 2 * (z - F.one_hot(y, z.shape[-1])) / len(y))
+    with pytest.raises(CheckFailed):
+        chk.logit_square_grad(lambda z, y: 2 * (z - F.one_hot(y, z.shape[-1])))  # forgets the mean
+    with pytest.raises(CheckFailed):  # puts the softmax back in
+        chk.logit_square_grad(lambda z, y: 2 * (z.softmax(-1) - F.one_hot(y, z.shape[-1])) / len(y))
+
+
+def test_logit_square_matches_the_chapter_loss():
+    z, y = torch.randn(5, 4), torch.tensor([0, 1, 2, 3, 0])
+    expected = F.mse_loss(z, F.one_hot(y, 4).float(), reduction="sum") / 5
+    assert torch.allclose(chk.logit_square(z, y), expected)

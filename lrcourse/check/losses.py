@@ -9,7 +9,7 @@ from torch.nn import functional as F
 
 from . import compare
 
-__all__ = ["stable_softmax", "ce_logit_grad", "mse_logit_grad"]
+__all__ = ["stable_softmax", "ce_logit_grad", "mse_logit_grad", "uniform_grad_ratio", "logit_square_grad"]
 
 
 def _cases() -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -93,5 +93,55 @@ def mse_logit_grad(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> 
         _cases(),
         hint="chain rule through the softmax: with p = softmax(z) and e = p - one_hot(y), "
         "the gradient is 2 * p * (e - sum(p * e)) / N (the softmax Jacobian is diag(p) - p pᵀ).",
+        tol=1e-5,
+    )
+
+
+def _uniform_ratio(k: int) -> float:
+    """‖∇ squared error on softmax‖ / ‖∇ cross-entropy‖ at all-zero logits, by autograd."""
+    z, y = torch.zeros(1, k, dtype=torch.float64), torch.tensor([0])
+    return float(_grad(ce_mse, z, y).norm() / _grad(F.cross_entropy, z, y).norm())
+
+
+def uniform_grad_ratio(fn: Callable[[int], float]) -> None:
+    """Check ``fn(K)``: the ratio of the two gradient norms at a uniform prediction over K classes.
+
+    The ratio ‖∂ℓ_MSE/∂z‖ / ‖∂ℓ_CE/∂z‖ for one example with all logits equal (p = 1/K).
+
+    >>> uniform_grad_ratio(lambda k: 2 / k)
+    ✅ uniform_grad_ratio: right on all 5 cases.
+    """
+    compare(
+        "uniform_grad_ratio",
+        fn,
+        _uniform_ratio,
+        [(2,), (3,), (10,), (100,), (1000,)],
+        hint="at p = 1/K, compute pᵀe for e = p - t first: it vanishes, so the softmax Jacobian "
+        "acts on e as a multiple of the identity.",
+        tol=1e-6,
+    )
+
+
+def logit_square(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The squared error on the logits, ``Σ_k (z_k − onehot_k)²``, averaged over the batch.
+
+    >>> float(logit_square(torch.zeros(1, 2), torch.tensor([0])))
+    1.0
+    """
+    return ((z - F.one_hot(y, z.shape[-1]).to(z.dtype)) ** 2).sum(-1).mean()
+
+
+def logit_square_grad(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
+    """Check ``fn(z, y)``: the gradient of :func:`logit_square` with respect to the logits.
+
+    >>> logit_square_grad(lambda z, y: 2 * (z - F.one_hot(y, z.shape[-1])) / len(y))
+    ✅ logit_square_grad: right on all 4 cases.
+    """
+    compare(
+        "logit_square_grad",
+        fn,
+        lambda z, y: _grad(logit_square, z, y),
+        _cases(),
+        hint="no softmax in the way: differentiate (z_k - t_k)² and remember the batch mean.",
         tol=1e-5,
     )
