@@ -45,3 +45,35 @@ def test_running_update():
         chk.running_update(
             lambda m, v, x, mom: ((1 - mom) * m + mom * x.mean(0), (1 - mom) * v + mom * x.var(0, unbiased=False))
         )
+
+
+def test_batchnorm_input_grad():
+    def right(x, gamma, up, eps):
+        m, v = x.mean(0), x.var(0, unbiased=False)
+        xh = (x - m) / (v + eps).sqrt()
+        return gamma / (v + eps).sqrt() * (up - up.mean(0) - xh * (up * xh).mean(0))
+
+    chk.batchnorm_input_grad(right)
+    with pytest.raises(CheckFailed):  # treats the batch statistics as constants
+        chk.batchnorm_input_grad(lambda x, gamma, up, eps: gamma * up / (x.var(0, unbiased=False) + eps).sqrt())
+    with pytest.raises(CheckFailed):  # forgets the path through the variance
+        chk.batchnorm_input_grad(
+            lambda x, gamma, up, eps: gamma * (up - up.mean(0)) / (x.var(0, unbiased=False) + eps).sqrt()
+        )
+
+
+def test_equilibrium_sq_norm():
+    chk.equilibrium_sq_norm(lambda lr, wd, g: lr * g / (1 - (1 - lr * wd) ** 2) ** 0.5)
+    with pytest.raises(CheckFailed):  # the small-lr*wd approximation is not exact at lr*wd = 0.25
+        chk.equilibrium_sq_norm(lambda lr, wd, g: g * (lr / (2 * wd)) ** 0.5)
+    with pytest.raises(CheckFailed):  # the norm instead of its square
+        chk.equilibrium_sq_norm(lambda lr, wd, g: (lr * g / (1 - (1 - lr * wd) ** 2) ** 0.5) ** 0.5)
+
+
+def test_equilibrium_is_the_fixed_point_of_the_recursion():
+    from lrcourse.check.normalization import _equilibrium
+
+    lr, wd, g, s = 0.1, 5e-3, 2.0, 1.0
+    for _ in range(200_000):
+        s = (1 - lr * wd) ** 2 * s + lr**2 * g**2 / s
+    assert abs(s - _equilibrium(lr, wd, g)) < 1e-6 * s

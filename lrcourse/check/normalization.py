@@ -9,7 +9,7 @@ from torch.nn import functional as F
 
 from . import compare
 
-__all__ = ["standardize", "batchnorm_train", "running_update"]
+__all__ = ["standardize", "batchnorm_train", "running_update", "batchnorm_input_grad", "equilibrium_sq_norm"]
 
 
 def _standardize(x_train: torch.Tensor, x_test: torch.Tensor) -> torch.Tensor:
@@ -100,4 +100,65 @@ def running_update(
         hint="new = (1 - momentum) * old + momentum * batch statistic; PyTorch's running variance "
         "uses the *unbiased* batch variance (divide by N - 1).",
         tol=1e-5,
+    )
+
+
+def _bn_input_grad(x: torch.Tensor, gamma: torch.Tensor, upstream: torch.Tensor, eps: float) -> torch.Tensor:
+    x = x.detach().double().requires_grad_(True)
+    out = F.batch_norm(x, None, None, gamma.double(), None, training=True, eps=eps)
+    (g,) = torch.autograd.grad(out, x, upstream.double())
+    return g
+
+
+def batchnorm_input_grad(
+    fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, float], torch.Tensor],
+) -> None:
+    """Check ``fn(x, gamma, upstream, eps)``: ∂L/∂x through BatchNorm in training mode, ``x`` of shape ``(N, C)``.
+
+    ``upstream`` is ∂L/∂y for the layer's output y; the batch statistics depend on x too.
+
+    >>> def ok(x, gamma, up, eps):
+    ...     m, v = x.mean(0), x.var(0, unbiased=False)
+    ...     xh = (x - m) / (v + eps).sqrt()
+    ...     return gamma / (v + eps).sqrt() * (up - up.mean(0) - xh * (up * xh).mean(0))
+    >>> batchnorm_input_grad(ok)
+    ✅ batchnorm_input_grad: right on all 3 cases.
+    """
+    gen = torch.Generator().manual_seed(3)
+    x = (torch.randn(16, 4, generator=gen) * 3 + 1).double()
+    gamma = (torch.rand(4, generator=gen) + 0.5).double()
+    up = torch.randn(16, 4, generator=gen).double()
+    compare(
+        "batchnorm_input_grad",
+        fn,
+        _bn_input_grad,
+        [(x, gamma, up, 1e-5), (x[:3], gamma, up[:3], 1e-5), (x * 1e-3, gamma, up, 1e-2)],
+        hint="x reaches the output three ways: directly, through the mean and through the variance. "
+        "With x̂ the normalized input, the result is gamma / sqrt(var + eps) * (up - mean(up) - x̂ * mean(up * x̂)), "
+        "the means over the batch.",
+        tol=1e-6,
+    )
+
+
+def _equilibrium(lr: float, wd: float, g: float) -> float:
+    # fixed point of s -> (1 - lr*wd)**2 * s + lr**2 * g**2 / s, with s = ||w||^2
+    return lr * g / (1 - (1 - lr * wd) ** 2) ** 0.5
+
+
+def equilibrium_sq_norm(fn: Callable[[float, float, float], float]) -> None:
+    """Check ``fn(lr, wd, G)``: the squared norm at which SGD with weight decay holds a scale-invariant w.
+
+    Each step multiplies w by (1 − lr·wd) and adds a gradient step orthogonal to w of length
+    lr·G/‖w‖; the answer is the ‖w‖² that this map leaves unchanged.
+
+    >>> equilibrium_sq_norm(lambda lr, wd, g: lr * g / (1 - (1 - lr * wd) ** 2) ** 0.5)
+    ✅ equilibrium_sq_norm: right on all 4 cases.
+    """
+    compare(
+        "equilibrium_sq_norm",
+        fn,
+        _equilibrium,
+        [(0.1, 5e-4, 1.0), (0.1, 5e-3, 2.0), (1.0, 1e-4, 0.5), (0.5, 0.5, 1.0)],
+        hint="write s = ||w||²; orthogonality gives s' = (1 - lr*wd)² s + lr² G² / s. Set s' = s and solve for s.",
+        tol=1e-6,
     )
