@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from . import compare
 
-__all__ = ["discriminative_lr_list", "slanted_triangular_lr", "unfrozen_after"]
+__all__ = ["discriminative_lr_list", "slanted_triangular_lr", "unfrozen_after", "slice_lrs", "stlr_mean"]
 
 
 def discriminative_lr_list(fn: Callable[[float, int, float], list[float]]) -> None:
@@ -69,4 +69,49 @@ def unfrozen_after(fn: Callable[[int, int], list[bool]]) -> None:
         lambda n, e: [k >= n - 1 - e for k in range(n)],
         [(4, 0), (4, 1), (4, 3), (4, 10), (1, 0)],  # head only at first; everything once all are unfrozen
         hint="start with only the head (the last group) trainable and unfreeze one more group, downwards, per epoch.",
+    )
+
+
+def _slice_lrs(lr_lo: float, lr_hi: float, n_groups: int) -> list[float]:
+    if n_groups == 1:
+        return [lr_hi]
+    return [lr_lo * (lr_hi / lr_lo) ** (k / (n_groups - 1)) for k in range(n_groups)]
+
+
+def slice_lrs(fn: Callable[[float, float, int], list[float]]) -> None:
+    """Check ``fn(lr_lo, lr_hi, n_groups)``: fastai's ``slice(lr_lo, lr_hi)``, rates spaced geometrically, input group first.
+
+    The input group gets ``lr_lo``, the head ``lr_hi`` (a single group gets ``lr_hi``), and
+    neighbouring groups differ by the same factor ``(lr_hi / lr_lo) ** (1 / (n_groups - 1))``.
+
+    >>> slice_lrs(lambda lo, hi, n: [hi] if n == 1 else [lo * (hi / lo) ** (k / (n - 1)) for k in range(n)])
+    ✅ slice_lrs: right on all 4 cases.
+    """
+    compare(
+        "slice_lrs",
+        lambda *a: [float(v) for v in fn(*a)],
+        _slice_lrs,
+        [(1e-3, 0.1, 4), (1e-4, 1e-2, 3), (0.01, 0.01, 5), (0.003, 0.3, 1)],
+        hint="neighbouring groups differ by one constant factor r with lr_lo * r**(n_groups - 1) = lr_hi; "
+        "the input group gets lr_lo and the head lr_hi.",
+        tol=1e-9,
+    )
+
+
+def stlr_mean(fn: Callable[[float, float], float]) -> None:
+    """Check ``fn(max_lr, ratio)``: the mean rate of a slanted triangular schedule over a long run.
+
+    ``p`` rises linearly from 0 to 1 and falls linearly back, so its mean is ½ whatever
+    ``cut_frac`` is, and the mean rate is ``max_lr · (1 + (ratio − 1)/2) / ratio``.
+
+    >>> stlr_mean(lambda lr, r: lr * (1 + r) / (2 * r))
+    ✅ stlr_mean: right on all 4 cases.
+    """
+    compare(
+        "stlr_mean",
+        lambda *a: float(fn(*a)),
+        lambda lr, r: lr * (1 + r) / (2 * r),
+        [(0.01, 32.0), (1.0, 1.0), (0.3, 10.0), (2.0, 1000.0)],
+        hint="the rate is max_lr*(1 + p*(ratio-1))/ratio and is linear in p; average p over the rise and the fall.",
+        tol=1e-6,
     )
