@@ -32,3 +32,20 @@ def test_minibatch_noise():
         chk.minibatch_noise(lambda g, b: float((g**2).sum(1).mean() / b))  # forgets to centre
     with pytest.raises(CheckFailed):
         chk.minibatch_noise(lambda g, b: float(((g - g.mean(0)) ** 2).sum(1).mean() / b**0.5))
+
+
+def test_noise_preserving_lr():
+    chk.noise_preserving_lr(lambda lr, b0, b: lr * (b / b0) ** 0.5)
+    with pytest.raises(CheckFailed):
+        chk.noise_preserving_lr(lambda lr, b0, b: lr * b / b0)  # the linear rule keeps lr/B, not lr²/B
+
+
+def test_batch_for_step_budget():
+    def right(s, bn, m):
+        return math.inf if m <= s else math.ceil(bn / (m / s - 1) - 1e-9)
+
+    chk.batch_for_step_budget(right)
+    with pytest.raises(CheckFailed):  # forgets that s_min is a floor
+        chk.batch_for_step_budget(lambda s, bn, m: math.ceil(bn / (m / s - 1)) if m != s else math.inf)
+    with pytest.raises(CheckFailed):  # rounds down
+        chk.batch_for_step_budget(lambda s, bn, m: math.inf if m <= s else math.floor(bn / (m / s - 1)))

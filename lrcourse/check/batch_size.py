@@ -9,7 +9,7 @@ import torch
 
 from . import compare
 
-__all__ = ["scaled_lr", "warmup_length", "minibatch_noise"]
+__all__ = ["scaled_lr", "warmup_length", "minibatch_noise", "noise_preserving_lr", "batch_for_step_budget"]
 
 
 def scaled_lr(fn: Callable[[float, int, int], float]) -> None:
@@ -75,4 +75,46 @@ def minibatch_noise(fn: Callable[[torch.Tensor, int], float]) -> None:
         hint="average over examples the squared distance of each row from the mean row "
         "(that is tr(Σ), with Σ divided by N), then divide by b.",
         tol=1e-5,
+    )
+
+
+def noise_preserving_lr(fn: Callable[[float, int, int], float]) -> None:
+    """Check ``fn(base_lr, base_batch, batch)``: the rate that keeps the variance of an SGD update fixed.
+
+    An update is ``lr`` times a mini-batch gradient whose noise has variance ``tr Σ / batch``.
+
+    >>> noise_preserving_lr(lambda lr, b0, b: lr * (b / b0) ** 0.5)
+    ✅ noise_preserving_lr: right on all 4 cases.
+    """
+    compare(
+        "noise_preserving_lr",
+        fn,
+        lambda lr, b0, b: lr * math.sqrt(b / b0),
+        [(0.1, 256, 1024), (0.1, 256, 64), (3e-4, 32, 4096), (0.5, 100, 100)],
+        hint="the update's noise variance is lr² · tr Σ / B; hold lr² / B fixed and solve for lr.",
+    )
+
+
+def _batch_for_budget(s_min: float, b_noise: float, max_steps: float) -> float:
+    if max_steps <= s_min:
+        return math.inf
+    return math.ceil(b_noise / (max_steps / s_min - 1) - 1e-9)
+
+
+def batch_for_step_budget(fn: Callable[[float, float, float], float]) -> None:
+    """Check ``fn(s_min, b_noise, max_steps)``: the smallest whole batch that needs at most ``max_steps`` steps.
+
+    In McCandlish et al.'s model a batch ``B`` needs ``S = s_min * (1 + b_noise / B)`` steps;
+    return ``math.inf`` when no batch is large enough.
+
+    >>> batch_for_step_budget(lambda s, bn, m: math.inf if m <= s else math.ceil(bn / (m / s - 1) - 1e-9))
+    ✅ batch_for_step_budget: right on all 6 cases.
+    """
+    compare(
+        "batch_for_step_budget",
+        fn,
+        _batch_for_budget,
+        [(1000, 100, 2000), (1000, 100, 1100), (1000, 100, 1300), (1000, 300, 1400), (1000, 100, 1000), (500, 64, 300)],
+        hint="solve s_min * (1 + b_noise / B) <= max_steps for B and round up; "
+        "no batch can go below s_min steps.",
     )
