@@ -1,7 +1,9 @@
 """The learning-rate range test: grow the rate every step, watch the loss, put everything back.
 
-The test (Smith, 2017) trains for ``num_iter`` steps while the learning rate
-grows from ``start_lr`` to ``end_lr``,
+The test (Smith, 2017, who grew the rate linearly and watched the accuracy; the exponential
+sweep of the smoothed loss is fastai's, Gugger 2018) trains for ``num_iter`` steps (by default
+40 per decade of rates, :func:`default_num_iter`) while the learning rate grows from
+``start_lr`` to ``end_lr``,
 
 * geometrically (``step_mode="exp"``): ``lr_i = start · q**i`` with
   ``q = (end / start) ** (1 / (N - 1))``, i.e. evenly spaced in ``log lr``;
@@ -42,6 +44,8 @@ from .train import LossFn, _progress, evaluate, get_loss
 
 METHODS = ("valley", "steepest", "min10")
 STEP_MODES = ("exp", "linear")
+STEPS_PER_DECADE = 40  # the default num_iter: 320 steps from 1e-7 to 10
+FALL_SE = 3.0  # a fall must exceed this many standard errors of (start - smoothed minimum)
 
 
 # --------------------------------------------------------------------------- pure pieces
@@ -58,6 +62,20 @@ def growth_factor(start: float, end: float, num_iter: int) -> float:
     """
     _check_range(start, end, num_iter, minimum=2)
     return math.exp((math.log(end) - math.log(start)) / (num_iter - 1))
+
+
+def default_num_iter(start: float, end: float) -> int:
+    """The default length of a range test: 40 steps per decade of rates, and at least 100.
+
+    Fewer steps per decade leave the rates that train well (often one decade, less with
+    momentum or Adam) with a dozen steps, too few for the loss to move; and the smoothed
+    curve's lag, about 25 steps, would span two decades instead of about half of one.
+
+    >>> default_num_iter(1e-7, 10.0), default_num_iter(1e-3, 1.0)
+    (320, 120)
+    """
+    _check_range(start, end, 100)
+    return max(100, round(STEPS_PER_DECADE * math.log10(end / start)))
 
 
 def lr_schedule_exp(start: float, end: float, num_iter: int) -> list[float]:
@@ -125,6 +143,41 @@ def stop_index(smoothed: Sequence[float], diverge: float = 4.0) -> int | None:
     return None
 
 
+def fastai_valley(lrs: Sequence[float], smoothed: Sequence[float]) -> float:
+    """fastai's ``valley`` rule (2021), as ``Learner.lr_find`` applies it: on the smoothed curve
+    without its first tenth and last five steps, the longest *decreasing subsequence* (not
+    necessarily contiguous), and the rate ``len/3 + len/6`` steps along it, about its middle.
+
+    Our ``valley`` (:meth:`RangeTestResult.suggest`) reads a *contiguous* descent and picks its
+    middle in ``log lr``; chapter 3 and ``benchmarks/bench_lr_advice.py`` measure both. (fastai
+    counts the window as ``max_end - lds[max_end]``, as if the subsequence had no gaps.)
+
+    >>> lrs = lr_schedule_exp(1e-4, 1.0, 60)
+    >>> loss = [2.0 - math.tanh(3 + math.log10(lr)) for lr in lrs]
+    >>> 1e-4 < fastai_valley(lrs, loss) < 1.0
+    True
+    """
+    n_all = len(smoothed)
+    lrs, losses = list(lrs[n_all // 10 : n_all - 5]), list(smoothed[n_all // 10 : n_all - 5])
+    bad = [i for i, v in enumerate(losses) if math.isnan(v)]
+    if bad:
+        lrs, losses = lrs[: bad[0]], losses[: bad[0]]
+    n = len(losses)
+    if n < 2:
+        raise ValueError(f"fastai's valley needs more than {n_all} steps (it drops the first tenth and the last 5).")
+    max_start, max_end = 0, 0
+    lds = [1] * n
+    for i in range(1, n):
+        for j in range(i):
+            if losses[i] < losses[j] and lds[i] < lds[j] + 1:
+                lds[i] = lds[j] + 1
+            if lds[max_end] < lds[i]:
+                max_end = i
+                max_start = max_end - lds[max_end]
+    sections = (max_end - max_start) / 3
+    return float(lrs[max_start + int(sections) + int(sections / 2)])
+
+
 def _check_range(start: float, end: float, num_iter: int, minimum: int = 10) -> None:
     if not (start > 0 and end > 0):
         raise ValueError(f"Learning rates must be positive, got start_lr={start}, end_lr={end}.")
@@ -152,6 +205,19 @@ class Suggestion(NamedTuple):
     reason: str
 
 
+class Spread(NamedTuple):
+    """One rule's suggestion over repeated range tests: per repeat, their median and spread.
+
+    >>> Spread([0.1, 0.2], 0.14, 0.30, 0).refused
+    0
+    """
+
+    lrs: list[float]
+    median: float
+    decades: float
+    refused: int
+
+
 @dataclass
 class RangeTestResult:
     """What :func:`range_test` recorded: per step ``lrs`` (group 0), raw ``losses``, ``smoothed``.
@@ -172,6 +238,7 @@ class RangeTestResult:
     cycles: float = 0.0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    repeats: list[RangeTestResult] = field(default_factory=list, repr=False)
 
     def __repr__(self) -> str:
         lr_range = f"{self.lrs[0]:.3g} to {self.lrs[-1]:.3g}" if self.lrs else "none"
@@ -188,9 +255,15 @@ class RangeTestResult:
     def suggest(self, method: str = "valley") -> Suggestion:
         """The LR one rule reads off the curve, with its reason; ``ValueError`` when it must refuse.
 
-        * ``"valley"``: the longest stretch over which the smoothed loss keeps falling,
-          and the LR a third of the way (in ``log lr``) back from its bottom towards its top:
-          well inside the descent, clear of the minimum where training starts to blow up.
+        * ``"valley"``: the longest stretch, past the first tenth of the steps, over which the
+          smoothed loss keeps falling, and the LR in its middle (in ``log lr``): well inside the descent, clear of the
+          minimum where training starts to blow up (fastai's ``valley`` also takes a middle,
+          of the longest decreasing subsequence: see :func:`fastai_valley`).
+
+        Every rule refuses (``ValueError``) when the smoothed loss did not fall from its start
+        by more than three standard errors (:meth:`fall_error`, from the batch noise of
+        :meth:`noise`), or 1% of the start; the message says which knob to turn, with numbers
+        from the run.
         * ``"steepest"``: the LR where the smoothed loss falls fastest against ``log lr``,
           past the first tenth of the steps (at least 5): there the smoothed curve has averaged
           only a few batches, and its slope is the difference between two batches, not learning.
@@ -211,19 +284,9 @@ class RangeTestResult:
                 f"Only {len(s)} steps were recorded ({self.stop_reason}); "
                 "no rule can read a curve that short. Lower start_lr or end_lr."
             )
-        m = self.best_index
-        # Where the curve starts, and how noisy a batch loss is there: a fall smaller than
-        # 1% or than three times the batch noise could be luck, not learning.
-        first = np.asarray(self.losses[: max(5, len(s) // 10)], dtype=float)
-        start = min(float(np.median(first)), float(s[0]))
-        noise = float(np.std(np.diff(first)) / math.sqrt(2))
-        drop = start - s[m]
-        if m < len(first) or not drop > max(0.01 * abs(start), 3 * noise):
-            raise ValueError(
-                f"No suggestion: the smoothed loss never fell clearly below its start "
-                f"({start:.4g} -> best {s[m]:.4g}, batch noise {noise:.2g}). Start lower (start_lr), "
-                "train longer (num_iter), or check that the model can learn this data."
-            )
+        start, m, noise, drop = self._fall()
+        if m < self._skip or not drop > max(FALL_SE * self.fall_error(noise), 0.01 * abs(start)):
+            raise ValueError(self._refusal(start, m, noise, drop))
         if method == "min10":
             return Suggestion(
                 float(lrs[m] / 10),
@@ -233,22 +296,145 @@ class RangeTestResult:
         x = np.log(lrs[: m + 1])
         if method == "steepest":
             slope = np.gradient(s[: m + 1], x)
-            k = len(first) + int(np.argmin(slope[len(first) :]))  # m >= len(first) >= 5: refused above otherwise
+            skip = self._skip
+            k = skip + int(np.argmin(slope[skip:]))  # m >= skip: _fall refuses otherwise
             if not slope[k] < 0:
                 raise ValueError("No suggestion: the smoothed loss never falls with the learning rate.")
             return Suggestion(
                 float(lrs[k]),
                 f"steepest: the smoothed loss falls fastest ({slope[k]:.3g} per unit of ln lr) at lr={lrs[k]:.2g}.",
             )
-        a, b = _longest_descent(s[: m + 1], tol=0.02 * drop)
+        skip = self._skip  # as for steepest: the first steps' wiggles are the EMA settling, not descent
+        a, b = _longest_descent(s[skip : m + 1], tol=0.02 * drop)
+        a, b = a + skip, b + skip
         if b - a < 2:
             raise ValueError("No suggestion: the smoothed loss has no sustained descent; start lower.")
-        x_pick = x[b] - (x[b] - x[a]) / 3
+        x_pick = (x[a] + x[b]) / 2
         k = int(np.argmin(np.abs(x - x_pick)))
         return Suggestion(
             float(lrs[k]),
             f"valley: the loss falls steadily from lr={lrs[a]:.2g} to lr={lrs[b]:.2g} "
-            f"({s[a]:.3g} -> {s[b]:.3g}); lr={lrs[k]:.2g} lies a third of the way back from its bottom.",
+            f"({s[a]:.3g} -> {s[b]:.3g}); lr={lrs[k]:.2g} lies in its middle (in log lr).",
+        )
+
+    @property
+    def _skip(self) -> int:
+        """Steps at the start that no rule reads: the first tenth, at least 5 (as fastai's ``lr_find``)."""
+        return max(5, len(self.smoothed) // 10)
+
+    def noise(self) -> float:
+        """The batch-to-batch noise of the raw loss, measured where the curve descends.
+
+        The raw losses between the first tenth of the steps and the minimum of the smoothed
+        curve (the exploding tail and the first few steps are left out) minus a centred
+        running mean over 7 steps: what is left is batch noise, with the trend removed.
+        Its robust spread (1.4826 times the median absolute deviation, rescaled for the
+        point's own share of the mean) estimates one batch's standard deviation.
+
+        >>> rng = np.random.default_rng(0)
+        >>> lrs = lr_schedule_exp(1e-4, 1.0, 200)
+        >>> raw = [2.0 - math.tanh(3 + math.log10(lr)) + 0.05 * rng.standard_normal() for lr in lrs]
+        >>> r = RangeTestResult(lrs, raw, smooth_losses(raw), "done")
+        >>> 0.04 < r.noise() < 0.06
+        True
+        """
+        raw = np.asarray(self.losses, dtype=float)
+        finite = np.isfinite(raw)
+        end = int(np.argmax(~finite)) if not finite.all() else len(raw)
+        m = self.best_index
+        lo, hi = self._skip, min(m, end - 1)
+        if hi - lo < 10:  # too short a descent to measure on: use everything before the minimum
+            lo, hi = 0, max(min(m, end - 1), min(end - 1, 10))
+        h = 3
+        seg = raw[max(0, lo - h) : hi + h + 1]
+        if len(seg) < 2 * h + 3:
+            return float(np.std(np.diff(raw[:end])) / math.sqrt(2)) if end > 2 else 0.0
+        mean = np.convolve(seg, np.ones(2 * h + 1) / (2 * h + 1), mode="valid")
+        res = seg[h : len(seg) - h] - mean
+        mad = float(np.median(np.abs(res - np.median(res))))
+        return 1.4826 * mad * math.sqrt((2 * h + 1) / (2 * h))
+
+    def fall_error(self, noise: float | None = None) -> float:
+        """Standard error of the fall from the start to the smoothed minimum, if nothing was learnt.
+
+        The start is the median of the first tenth of the batch losses (at least 5), whose
+        standard error is about ``noise * sqrt(pi / 2 / k)`` for ``k`` batches; the smoothed
+        value adds ``noise * sqrt((1 - β) / (1 + β))``, 0.1 noise for β = 0.98. The two add in
+        quadrature.
+
+        >>> r = RangeTestResult([1e-3] * 100, [1.0] * 100, [1.0] * 100, "done")
+        >>> round(r.fall_error(noise=1.0), 2)
+        0.41
+        """
+        noise = self.noise() if noise is None else noise
+        return noise * math.sqrt(math.pi / 2 / self._skip + 0.02 / 1.98)
+
+    def _fall(self) -> tuple[float, int, float, float]:
+        """(start, index of the minimum, batch noise, fall from start to minimum) of the curve."""
+        s = np.asarray(self.smoothed, dtype=float)
+        m = self.best_index
+        start = min(float(np.median(np.asarray(self.losses[: self._skip], dtype=float))), float(s[0]))
+        return start, m, self.noise(), start - float(s[m])
+
+    def _refusal(self, start: float, m: int, noise: float, drop: float) -> str:
+        """Why no rule answers, and which knob to turn, with numbers from this run."""
+        s, lrs, n = self.smoothed, self.lrs, len(self.smoothed)
+        head = (
+            f"No suggestion: the smoothed loss fell from {start:.4g} to {s[m]:.4g} (at lr={lrs[m]:.2g}), "
+            f"by {drop:.2g}: not more than {FALL_SE:g} standard errors ({FALL_SE * self.fall_error(noise):.2g}, "
+            f"from a batch noise of {noise:.2g}) or 1% of the start."
+        )
+        decades = math.log10(lrs[-1] / lrs[0]) if n > 1 else 0.0
+        planned = max(n, self.num_iter)
+        per_decade = (n - 1) / decades if decades > 0 else float(n)
+        stopped = self.stop_reason.startswith("stopped")
+        if per_decade < 0.9 * STEPS_PER_DECADE:
+            more = max(2 * planned, round(STEPS_PER_DECADE * (planned - 1) / per_decade))
+            return head + (
+                f" The test gave {per_decade:.0f} steps per decade of rates: the rates that could train got "
+                f"too few steps for the loss to move. Give it more: num_iter={more}."
+            )
+        if m < self._skip and stopped:
+            return head + (
+                f" The loss rose from the first steps and the test stopped at lr={lrs[-1]:.2g}: "
+                f"start lower, e.g. start_lr={lrs[0] / 100:.1g}."
+            )
+        if not stopped:
+            return head + (
+                f" The test never diverged up to lr={lrs[-1]:.2g}: raise end_lr (e.g. end_lr={lrs[-1] * 100:.2g}), "
+                "or check that the model can learn this data."
+            )
+        return head + (
+            f" The test stopped at lr={lrs[-1]:.2g} after {n} steps, {per_decade:.0f} per decade of rates: "
+            f"the rates that could train got too few steps. Zoom in: start_lr={lrs[-1] / 1e3:.1g}, "
+            f"end_lr={lrs[-1] * 3:.2g}, num_iter={max(2 * n, 300)}."
+        )
+
+    def spread(self, method: str = "valley") -> Spread:
+        """The suggestion of each repeat (``range_test(..., repeats=k)``), and how far apart they are.
+
+        ``lrs`` holds one suggestion per repeat (``nan`` where the rule refused), ``median`` their
+        median, and ``decades`` the distance from the smallest to the largest in decades of rate.
+
+        >>> lrs = lr_schedule_exp(1e-4, 1.0, 40)
+        >>> loss = [2.0 - math.tanh(3 + math.log10(lr)) if lr < 0.3 else 10.0 for lr in lrs]
+        >>> r = RangeTestResult(lrs, loss, loss, "done")
+        >>> r.repeats = [r, r]
+        >>> r.spread("min10").decades
+        0.0
+        """
+        runs = self.repeats or [self]
+        found = []
+        for run in runs:
+            try:
+                found.append(run.suggest(method).lr)
+            except ValueError:
+                found.append(math.nan)
+        ok = [v for v in found if math.isfinite(v)]
+        if not ok:
+            return Spread(found, math.nan, math.nan, len(found))
+        return Spread(
+            found, float(np.exp(np.median(np.log(ok)))), math.log10(max(ok) / min(ok)), len(found) - len(ok)
         )
 
     def suggestions(self) -> dict[str, Suggestion]:
@@ -333,7 +519,7 @@ def range_test(
     *,
     start_lr: float = 1e-7,
     end_lr: float = 10,
-    num_iter: int = 100,
+    num_iter: int | None = None,
     step_mode: str = "exp",
     smooth: float = 0.98,
     diverge: float = 4.0,
@@ -343,10 +529,12 @@ def range_test(
     seed: int | None = None,
     progress: bool | None = None,
     amp: Amp = None,
+    repeats: int = 1,
 ) -> RangeTestResult:
     """Run the LR range test on ``model`` and return the curve; the model is left exactly as it was.
 
-    Each of the ``num_iter`` steps sets group 0's LR from the schedule (other groups keep
+    ``num_iter`` defaults to 40 steps per decade of rates (:func:`default_num_iter`: 320 from
+    1e-7 to 10). Each of the ``num_iter`` steps sets group 0's LR from the schedule (other groups keep
     their ratio to it), takes ``accumulation_steps`` batches of ``batch_size`` (averaging
     their gradients), and steps the optimizer. The recorded loss is the training batch loss
     before the step, or, with ``val_data`` (a :class:`Data`, whose test split is used, or an
@@ -363,7 +551,25 @@ def range_test(
     ...                num_iter=20, batch_size=32, seed=0, progress=False)
     >>> len(r.lrs) <= 20 and all(torch.equal(a, b) for a, b in zip(before, m.parameters()))
     True
+
+    With ``repeats=k`` the test runs ``k`` times from the same weights, with the batch-order
+    seeds ``seed, seed + 1, ...``; the result is the first run, and all ``k`` are in its
+    ``repeats``, so that :meth:`RangeTestResult.spread` can say how much the advice moves.
     """
+    if num_iter is None:
+        num_iter = default_num_iter(start_lr, end_lr)
+    if repeats > 1:
+        first = seed if seed is not None else int(torch.randint(0, 2**31 - repeats, (1,)))
+        runs = [
+            range_test(model, data, optimizer, loss_fn, start_lr=start_lr, end_lr=end_lr, num_iter=num_iter,
+                       step_mode=step_mode, smooth=smooth, diverge=diverge, accumulation_steps=accumulation_steps,
+                       val_data=val_data, batch_size=batch_size, seed=first + j, progress=progress, amp=amp)
+            for j in range(repeats)
+        ]
+        runs[0].repeats = runs
+        return runs[0]
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}.")
     _check_range(start_lr, end_lr, num_iter)
     if step_mode not in STEP_MODES:
         raise ValueError(f"step_mode must be 'exp' or 'linear', got {step_mode!r}.")
@@ -490,8 +696,11 @@ def range_test(
 __all__ = [
     "METHODS",
     "RangeTestResult",
+    "Spread",
     "Suggestion",
+    "default_num_iter",
     "diverged",
+    "fastai_valley",
     "growth_factor",
     "lr_schedule_exp",
     "lr_schedule_linear",

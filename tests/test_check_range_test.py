@@ -82,3 +82,53 @@ def test_stop_step_right(capsys):
 def test_stop_step_wrong(wrong):
     with pytest.raises(CheckFailed, match="range_stop_step"):
         chk.range_stop_step(wrong)
+
+
+def test_fastai_valley_accepts_the_rule_and_a_right_prediction(capsys):
+    from lrcourse import lr_finder
+
+    chk.range_fastai_valley(lr_finder.fastai_valley, prediction="right")
+    assert capsys.readouterr().out.count("✅") == 2
+
+
+def test_fastai_valley_rejects_a_rule_without_the_trim_or_with_another_pick():
+    from lrcourse import lr_finder
+
+    def untrimmed(lrs, smoothed):  # forgets to drop the first tenth and the last five steps
+        n = len(smoothed)
+        pad = [smoothed[0]] * (n // 10)
+        return lr_finder.fastai_valley(list(lrs[:1]) * (n // 10) + list(lrs) + [lrs[-1]] * 5,
+                                       pad + list(smoothed) + [smoothed[-1]] * 5)
+
+    def two_thirds(lrs, smoothed):  # picks two thirds of the way along instead of the middle
+        n = len(smoothed)
+        lo = n // 10
+        a, b = lo, n - 6
+        return float(lrs[a + 2 * (b - a) // 3])
+
+    for wrong in (untrimmed, two_thirds):
+        with pytest.raises(CheckFailed):
+            chk.range_fastai_valley(wrong)
+
+
+def test_fastai_valley_rejects_a_wrong_prediction():
+    from lrcourse import lr_finder
+
+    with pytest.raises(CheckFailed, match="Hint"):
+        chk.range_fastai_valley(lr_finder.fastai_valley, prediction="left")
+    with pytest.raises(ValueError, match="prediction"):
+        chk.range_fastai_valley(lr_finder.fastai_valley, prediction="middle")
+
+
+def test_ema_lag_accepts_the_mean_age_and_rejects_the_window_length():
+    def lag(step, beta, start_lr, end_lr, num_iter):
+        w = [beta**k for k in range(step + 1)]
+        return sum(k * x for k, x in enumerate(w)) / sum(w) * math.log10(end_lr / start_lr) / (num_iter - 1)
+
+    chk.range_ema_lag(lag)
+
+    def window(step, beta, start_lr, end_lr, num_iter):  # 1/(1-beta) steps, ignoring the start
+        return 1 / (1 - beta) * math.log10(end_lr / start_lr) / (num_iter - 1)
+
+    with pytest.raises(CheckFailed, match="mean age"):
+        chk.range_ema_lag(window)

@@ -311,7 +311,7 @@ def test_a_loss_that_never_decreases_is_refused():
     rising = [1.0 + 0.1 * i for i in range(30)]
     r = lf.RangeTestResult(lrs, rising, rising, "synthetic")
     for method in lf.METHODS:
-        with pytest.raises(ValueError, match="never fell"):
+        with pytest.raises(ValueError, match="No suggestion"):
             r.suggest(method)
     assert r.suggestions() == {}
     short = lf.RangeTestResult(lrs[:3], rising[:3], rising[:3], "stopped at step 2")
@@ -327,8 +327,128 @@ def test_a_real_flat_run_is_refused(blobs, seed):
     model = nn.Linear(2, 3)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     r = _quiet_range_test(model, blobs, opt, start_lr=1e-9, end_lr=1e-8, num_iter=50, batch_size=32, seed=seed)
-    with pytest.raises(ValueError, match="never fell"):
+    with pytest.raises(ValueError, match="No suggestion"):
         r.suggest()
+
+
+# --------------------------------------------------------------------------- refusal: fall against noise
+
+
+def _noisy_curve(fall: float, noise: float, seed: int, n: int = 100, diverge_at: float | None = 0.5):
+    """A curve that falls by ``fall`` (a tanh step centred at lr = 1e-2) under Gaussian batch noise
+    ``noise``, then, past ``diverge_at``, blows up as a range test that stops would record."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    lrs = lf.lr_schedule_exp(1e-5, 10.0, n)
+    raw = []
+    for lr in lrs:
+        clean = 1.0 - fall * (1 + math.tanh(2 * (2 + math.log10(lr)))) / 2
+        if diverge_at is not None and lr > diverge_at:
+            clean += 20 * (lr - diverge_at)
+        raw.append(clean + noise * rng.standard_normal())
+    smoothed = lf.smooth_losses(raw)
+    stop = lf.stop_index(smoothed)
+    end = len(raw) if stop is None else stop + 1
+    reason = "completed" if stop is None else f"stopped at step {stop}"
+    return lf.RangeTestResult(lrs[:end], raw[:end], smoothed[:end], reason)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_noise_is_measured_where_the_curve_descends(seed):
+    r = _noisy_curve(fall=0.5, noise=0.05, seed=seed)
+    assert 0.035 < r.noise() < 0.065  # the tanh's slope and the blow-up are not counted as noise
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_fall_far_above_the_noise_is_answered(seed):
+    r = _noisy_curve(fall=0.5, noise=0.05, seed=seed)  # falls by 10 batch noises
+    for method in lf.METHODS:
+        assert 1e-4 < r.suggest(method).lr < 0.5
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_fall_smaller_than_the_noise_is_refused(seed):
+    r = _noisy_curve(fall=0.02, noise=0.1, seed=seed)  # falls by a fifth of one batch's noise
+    with pytest.raises(ValueError, match="No suggestion") as err:
+        r.suggest()
+    assert "noise" in str(err.value)
+
+
+def test_a_fall_below_the_old_threefold_noise_bar_is_answered():
+    # a clear fall (2.5 batch noises) from a noisy start: the rule used to ask for three
+    r = _noisy_curve(fall=0.25, noise=0.1, seed=0, n=300)
+    assert r.suggest().lr > 1e-4
+
+
+def test_the_refusal_names_a_knob_with_numbers_from_the_run():
+    sparse = _noisy_curve(fall=0.0, noise=0.05, seed=3)  # 100 steps over 6 decades
+    with pytest.raises(ValueError, match=r"16 steps per decade.*Give it more: num_iter=\d+"):
+        sparse.suggest()
+    stopped = _noisy_curve(fall=0.0, noise=0.05, seed=3, n=300)
+    with pytest.raises(ValueError, match=r"Zoom in: start_lr=.*num_iter=|start lower, e.g. start_lr="):
+        stopped.suggest()
+    flat = _noisy_curve(fall=0.0, noise=0.05, seed=3, n=300, diverge_at=None)
+    with pytest.raises(ValueError, match="never diverged up to lr=10: raise end_lr"):
+        flat.suggest()
+
+
+def _checkerboard():
+    from lrcourse.data import Data
+
+    g = torch.Generator().manual_seed(7)
+    x = 2 * torch.rand(2048, 2, generator=g) - 1
+    y = ((torch.sin(4 * x[:, 0]) * torch.sin(4 * x[:, 1])) > 0).float().unsqueeze(1)
+    return Data("checker", x, y, x[:256], y[:256], 1)
+
+
+def test_following_the_refusal_leads_to_advice():
+    # Adam on a checkerboard: at 100 steps from 1e-7 to 10 the useful decade gets a dozen steps
+    import re
+
+    data, refused = _checkerboard(), 0
+    bce = nn.functional.binary_cross_entropy_with_logits
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        model = nn.Sequential(nn.Linear(2, 64), nn.LayerNorm(64), nn.ReLU(), nn.Linear(64, 64), nn.LayerNorm(64),
+                              nn.ReLU(), nn.Linear(64, 1))
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        r = _quiet_range_test(model, data, opt, bce, num_iter=100, batch_size=64, seed=seed)
+        try:
+            r.suggest()
+            continue
+        except ValueError as err:
+            refused += 1
+            said = str(err)
+        knobs = dict(re.findall(r"(start_lr|end_lr|num_iter)=([0-9.e+-]*[0-9])", said))
+        kwargs = {k: int(v) if k == "num_iter" else float(v) for k, v in knobs.items()}
+        assert kwargs, said
+        again = _quiet_range_test(model, data, opt, bce, batch_size=64, seed=seed, **{"num_iter": 100, **kwargs})
+        assert 1e-4 < again.suggest().lr < 0.1
+    assert refused >= 1  # the case the advice is for did occur
+
+
+def test_the_default_length_is_tied_to_the_span():
+    assert lf.default_num_iter(1e-7, 10.0) == 320
+    assert lf.default_num_iter(1e-4, 1e-2) == 100
+
+
+def test_repeats_report_the_spread_of_the_advice(blobs):
+    torch.manual_seed(0)
+    model = mlp(2, 3, hidden=(16,))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    r = _quiet_range_test(model, blobs, opt, start_lr=1e-4, end_lr=10, num_iter=60, batch_size=32, seed=5, repeats=3)
+    assert len(r.repeats) == 3 and r.repeats[0] is r
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    one = _quiet_range_test(model, blobs, opt, start_lr=1e-4, end_lr=10, num_iter=60, batch_size=32, seed=6)
+    assert one.losses == r.repeats[1].losses  # repeat j is the test with seed + j
+    spread = r.spread("valley")
+    assert len(spread.lrs) == 3 and spread.refused == 0
+    assert min(spread.lrs) <= spread.median <= max(spread.lrs)
+    assert spread.decades == pytest.approx(math.log10(max(spread.lrs) / min(spread.lrs)))
+    with pytest.raises(ValueError, match="repeats"):
+        _quiet_range_test(model, blobs, opt, repeats=0)
 
 
 def test_plot_marks_the_suggestions():

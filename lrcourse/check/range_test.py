@@ -9,9 +9,9 @@ from typing import Any
 import torch
 
 from .. import lr_finder
-from . import compare
+from . import CheckFailed, compare
 
-__all__ = ["range_growth_factor", "range_smoothing", "range_stop_step"]
+__all__ = ["range_ema_lag", "range_fastai_valley", "range_growth_factor", "range_smoothing", "range_stop_step"]
 
 
 def _as_tensor(fn: Any) -> Any:
@@ -94,4 +94,106 @@ def range_stop_step(fn: Callable[[Sequence[float], float], int | None]) -> None:
         ],
         hint="keep best = the lowest smoothed loss so far (before this step); stop at the first i where "
         "smoothed[i] is NaN/inf or smoothed[i] > diverge * best; return None if that never happens.",
+    )
+
+
+def _drifting_curve(n: int = 120, drift: float = 0.002, seed: int = 0) -> tuple[list[float], list[float]]:
+    """A smoothed range-test curve: a long plateau that drifts down by a hair each step, a fall,
+    then a blow-up; with a little noise so that the longest decreasing subsequence is not trivial."""
+    gen = torch.Generator().manual_seed(seed)
+    lrs = lr_finder.lr_schedule_exp(1e-6, 10.0, n)
+    raw = []
+    for i, lr in enumerate(lrs):
+        x = math.log10(lr)
+        clean = 2.0 - drift * i - 0.8 * (1 + math.tanh(2 * (x + 1.5))) / 2 + (5.0 * (lr - 0.3) if lr > 0.3 else 0.0)
+        raw.append(clean + 0.02 * float(torch.randn((), generator=gen)))
+    return lrs, lr_finder.smooth_losses(raw, 0.9)
+
+
+def _subsequence_start(losses: Sequence[float]) -> tuple[int, int]:
+    """(first index of a longest decreasing subsequence ending where fastai's does, fastai's own start)."""
+    n = len(losses)
+    lds, max_start, max_end = [1] * n, 0, 0
+    for i in range(1, n):
+        for j in range(i):
+            if losses[i] < losses[j] and lds[i] < lds[j] + 1:
+                lds[i] = lds[j] + 1
+            if lds[max_end] < lds[i]:
+                max_end = i
+                max_start = max_end - lds[max_end]
+    i = max_end
+    while lds[i] > 1:  # walk back along the latest-starting chain
+        i = max(j for j in range(i) if losses[j] > losses[i] and lds[j] == lds[i] - 1)
+    return i, max_start
+
+
+def range_fastai_valley(fn: Callable[[Sequence[float], Sequence[float]], float], prediction: str | None = None) -> None:
+    """Check ``fn(lrs, smoothed)``, fastai's ``valley`` rule, and a prediction about its window.
+
+    ``prediction`` (``"left"`` or ``"right"``) says where fastai's window start,
+    ``max_end - lds[max_end]``, lies against the first point of the longest decreasing
+    subsequence it found, on a noisy curve.
+
+    >>> range_fastai_valley(lr_finder.fastai_valley, prediction="right")
+    ✅ range_fastai_valley: right on all 4 cases.
+    ✅ range_fastai_valley: your prediction is right: fastai's start lies 11 steps right of the subsequence's first point.
+    """
+    curves = [_drifting_curve(seed=k) for k in range(3)]
+    flat_lrs = lr_finder.lr_schedule_exp(1e-4, 1.0, 60)
+    curves.append((flat_lrs, [2.0 - math.tanh(3 + math.log10(lr)) for lr in flat_lrs]))
+    compare(
+        "range_fastai_valley",
+        fn,
+        lr_finder.fastai_valley,
+        curves,
+        hint="drop the first len//10 and the last 5 points; lds[i] = 1 + the longest lds[j] over j < i with "
+        "losses[i] < losses[j]; keep max_end = the first i with the largest lds, max_start = max_end - lds[max_end]; "
+        "sections = (max_end - max_start) / 3; return lrs[max_start + int(sections) + int(sections / 2)].",
+        tol=1e-12,
+    )
+    if prediction is None:
+        return
+    if prediction not in ("left", "right"):
+        raise ValueError(f"prediction must be 'left' or 'right', got {prediction!r}.")
+    _, smoothed = curves[0]
+    n = len(smoothed)
+    first, start = _subsequence_start(smoothed[n // 10 : n - 5])
+    truth = "left" if start < first else "right"
+    if prediction != truth:
+        raise CheckFailed(
+            f"range_fastai_valley: here the subsequence starts at step {first} and fastai's window at {start}: "
+            f"{truth} of it. Hint: a subsequence of length L ending at max_end spans at least L points; "
+            "how many does it span when noise makes it skip some?"
+        )
+    print(
+        f"✅ range_fastai_valley: your prediction is right: fastai's start lies {abs(start - first)} steps "
+        f"{truth} of the subsequence's first point."
+    )
+
+
+def _ema_lag_decades(step: int, beta: float, start_lr: float, end_lr: float, num_iter: int) -> float:
+    weights = [beta**k for k in range(step + 1)]
+    age = sum(k * w for k, w in enumerate(weights)) / sum(weights)
+    return age * math.log10(end_lr / start_lr) / (num_iter - 1)
+
+
+def range_ema_lag(fn: Callable[[int, float, float, float, int], float]) -> None:
+    """Check ``fn(step, beta, start_lr, end_lr, num_iter)``: the smoothed loss's lag in decades of rate.
+
+    The bias-corrected average at ``step`` weighs the loss of ``k`` steps ago by ``beta**k``
+    (``k = 0 .. step``, normalised); its mean age in steps, times the decades per step of the
+    schedule, is the lag.
+
+    >>> range_ema_lag(_ema_lag_decades)
+    ✅ range_ema_lag: right on all 5 cases.
+    """
+    compare(
+        "range_ema_lag",
+        fn,
+        _ema_lag_decades,
+        [(40, 0.98, 1e-4, 10.0, 100), (80, 0.98, 1e-4, 10.0, 100), (0, 0.98, 1e-4, 10.0, 100),
+         (200, 0.98, 1e-7, 10.0, 320), (30, 0.9, 1e-3, 1.0, 50)],
+        hint="the weight of the loss k steps back is beta**k for k = 0..step, divided by their sum (that is the "
+        "bias correction); the mean age is sum(k * w_k); one step is log10(end_lr / start_lr) / (num_iter - 1) decades.",
+        tol=1e-9,
     )
