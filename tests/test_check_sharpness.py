@@ -52,3 +52,15 @@ def test_box_sharpness() -> None:
         check.box_sharpness(lambda h, th, e: _box(h, th, e) * (1 + 0.5 * float((h * th**2).sum())))
     with pytest.raises(CheckFailed, match="box_sharpness"):  # a box of fixed size eps, not eps(|θ|+1)
         check.box_sharpness(lambda h, th, e: float(100 * (0.5 * (h * (th.abs() + e) ** 2).sum() - 0.5 * (h * th**2).sum()) / (1 + 0.5 * (h * th**2).sum())))
+
+
+def test_sam_gradient() -> None:
+    from lrcourse.check.sharpness import _sam_gradient
+
+    check.sam_gradient(_sam_gradient)
+    for wrong in (
+        lambda h, t, r: h * t,  # plain gradient descent: no perturbation
+        lambda h, t, r: h * (t + r * t / t.norm()),  # the ascent direction must follow the gradient h*t, not t
+    ):
+        with pytest.raises(CheckFailed, match="sam_gradient"):
+            check.sam_gradient(wrong)

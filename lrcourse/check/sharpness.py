@@ -8,7 +8,7 @@ import torch
 
 from . import compare
 
-__all__ = ["rescale_two_layer", "power_iteration", "box_sharpness"]
+__all__ = ["rescale_two_layer", "power_iteration", "box_sharpness", "sam_gradient"]
 
 
 def _rescale_reference(w1: torch.Tensor, b1: torch.Tensor, w2: torch.Tensor, alpha: float) -> tuple[torch.Tensor, ...]:
@@ -109,4 +109,34 @@ def box_sharpness(fn: Callable[[torch.Tensor, torch.Tensor, float], float]) -> N
         ],
         hint="each term ½ h θ² grows fastest by pushing θ_i away from 0 to the edge of its box, δ_i = sign(θ_i)·ε(|θ_i|+1).",
         tol=1e-5,
+    )
+
+
+def _sam_gradient(h: torch.Tensor, theta: torch.Tensor, rho: float) -> torch.Tensor:
+    g = h * theta
+    norm = g.norm()
+    eps = rho * g / norm if norm > 0 else torch.zeros_like(theta)
+    return h * (theta + eps)
+
+
+def sam_gradient(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]) -> None:
+    """Check ``fn(h, theta, rho)``: SAM's gradient on the quadratic ``½ Σ h θ²``, i.e. ``∇L(θ + ρ g/‖g‖)``.
+
+    ``g = h·θ`` is the gradient at ``θ``; at the minimum (``g = 0``) SAM does not move.
+
+    >>> sam_gradient(lambda h, t, r: h * (t + (r * h * t / (h * t).norm() if (h * t).norm() > 0 else 0 * t)))
+    ✅ sam_gradient: right on all 4 cases.
+    """
+    t = torch.tensor
+    compare(
+        "sam_gradient",
+        lambda h, theta, rho: torch.as_tensor(fn(h.clone(), theta.clone(), rho), dtype=torch.float64),
+        _sam_gradient,
+        [
+            (t([1.0, 10.0], dtype=torch.float64), t([1.0, 1.0], dtype=torch.float64), 0.05),
+            (t([2.0], dtype=torch.float64), t([-0.5], dtype=torch.float64), 0.1),  # 1-D: the push is ρ·sign(θ)
+            (t([1.0, 4.0, 0.5], dtype=torch.float64), t([0.0, 0.0, 0.0], dtype=torch.float64), 0.05),  # at the minimum
+            (t([0.1, 100.0], dtype=torch.float64), t([3.0, -0.01], dtype=torch.float64), 0.5),
+        ],
+        hint="g = h*theta; move to theta + rho*g/‖g‖ (stay put when g = 0) and return the gradient there, h*(theta + eps).",
     )
