@@ -34,3 +34,23 @@ def test_clipped_fraction() -> None:
         check.clipped_fraction(lambda ns, c: sum(n >= c for n in ns) / len(ns))  # counts the boundary
     with pytest.raises(CheckFailed, match="clipped_fraction"):
         check.clipped_fraction(lambda ns, c: sum(n > c for n in ns))  # a count, not a fraction
+
+
+def test_clip_per_tensor() -> None:
+    check.clip_per_tensor(lambda gs, c: [g * min(1.0, c / (g.norm().item() + 1e-6)) for g in gs])
+    with pytest.raises(CheckFailed, match="clip_per_tensor"):  # the global norm is a different rule
+        check.clip_per_tensor(lambda gs, c: [g * min(1.0, c / (torch.cat([h.flatten() for h in gs]).norm().item() + 1e-6)) for g in gs])
+
+
+def test_momentum_step_bound() -> None:
+    check.momentum_step_bound(lambda lr, c, mu, k: lr * c * (1 - mu**k) / (1 - mu) if mu < 1 else lr * c * k)
+    with pytest.raises(CheckFailed, match="momentum_step_bound"):
+        check.momentum_step_bound(lambda lr, c, mu, k: lr * c)  # the plain-SGD bound
+
+
+def test_explosion_length() -> None:
+    import math
+
+    check.explosion_length(lambda u, f: math.ceil(math.log(f) / math.log(u) - 1e-9))
+    with pytest.raises(CheckFailed, match="explosion_length"):
+        check.explosion_length(lambda u, f: int(math.log(f) / math.log(u)))  # floor: one step short

@@ -8,7 +8,7 @@ import torch
 
 from . import compare
 
-__all__ = ["clip_by_value", "effective_lr", "clipped_fraction"]
+__all__ = ["clip_by_value", "effective_lr", "clipped_fraction", "clip_per_tensor", "momentum_step_bound", "explosion_length"]
 
 Grads = Sequence[torch.Tensor]
 
@@ -73,4 +73,72 @@ def clipped_fraction(fn: Callable[[Sequence[float], float], float]) -> None:
         lambda ns, c: float(sum(n > c for n in ns) / len(ns)),
         [([0.5, 2.0, 3.0, 0.1], 1.0), ([1.0, 1.0], 1.0), ([10.0], 0.5), ([0.2, 0.3, 0.4], 5.0)],
         hint="count the norms strictly above max_norm (a norm equal to it is left alone) and divide by the number of steps.",
+    )
+
+
+def _clip_per_tensor(grads: Grads, max_norm: float) -> list[torch.Tensor]:
+    return [g * min(1.0, max_norm / (g.norm().item() + 1e-6)) for g in grads]
+
+
+def clip_per_tensor(fn: Callable[[Grads, float], Grads]) -> None:
+    """Check ``fn(grads, max_norm)``: each tensor clipped to norm ``max_norm`` on its own (``+1e-6`` as PyTorch).
+
+    >>> clip_per_tensor(lambda gs, c: [g * min(1.0, c / (g.norm().item() + 1e-6)) for g in gs])
+    ✅ clip_per_tensor: right on all 4 cases.
+    """
+    t = torch.tensor
+    compare(
+        "clip_per_tensor",
+        _flat(fn),
+        _flat(_clip_per_tensor),
+        [
+            ([t([3.0, 4.0]), t([0.3, 0.4])], 1.0),  # the first is clipped to norm 1, the second untouched
+            ([t([[1.0, -1.0], [1.0, -1.0]])], 0.5),
+            ([t([0.0, 0.0]), t([10.0])], 2.0),  # a zero gradient stays zero
+            ([t([1e-3]), t([-7.0, 24.0])], 5.0),
+        ],
+        hint="scale every tensor g by min(1, max_norm / (‖g‖ + 1e-6)) with its own norm ‖g‖, not the global one.",
+        tol=1e-5,
+    )
+
+
+def momentum_step_bound(fn: Callable[[float, float, float, int], float]) -> None:
+    """Check ``fn(lr, clip, momentum, k)``: the longest step after ``k`` clipped gradients (buffer empty before).
+
+    With ``b ← μ·b + g̃`` and ``‖g̃‖ ≤ c``, ``k`` clipped gradients in one direction give
+    ``‖b‖ ≤ c·(1 + μ + … + μ^(k−1)) = c·(1 − μ^k)/(1 − μ)``; the step is ``lr`` times that.
+
+    >>> momentum_step_bound(lambda lr, c, mu, k: lr * c * sum(mu**j for j in range(k)))
+    ✅ momentum_step_bound: right on all 5 cases.
+    """
+    compare(
+        "momentum_step_bound",
+        lambda *a: float(fn(*a)),
+        lambda lr, c, mu, k: lr * c * sum(mu**j for j in range(k)),
+        [(0.7, 0.5, 0.9, 1), (0.7, 0.5, 0.9, 10), (0.1, 1.0, 0.9, 1000), (1.0, 2.0, 0.0, 5), (0.3, 0.5, 0.5, 3)],
+        hint="the buffer after k clipped gradients all pointing one way is c·(1 + μ + … + μ^(k−1)); "
+        "the step is lr times the buffer. With μ = 0 that is lr·c whatever k is.",
+        tol=1e-6,
+    )
+
+
+def explosion_length(fn: Callable[[float, float], int]) -> None:
+    """Check ``fn(gain, factor)``: the fewest steps ``T`` with ``gain ** T ≥ factor`` (``gain > 1``, ``factor ≥ 1``).
+
+    >>> import math
+    >>> explosion_length(lambda u, f: math.ceil(math.log(f) / math.log(u) - 1e-9))
+    ✅ explosion_length: right on all 4 cases.
+    """
+    def reference(u: float, f: float) -> int:
+        t = 0
+        while u**t < f * (1 - 1e-12):  # the smallest whole T, counted (no rounding of logarithms)
+            t += 1
+        return t
+
+    compare(
+        "explosion_length",
+        lambda *a: int(fn(*a)),
+        reference,
+        [(1.2, 1e6), (2.0, 1024.0), (1.05, 1e3), (3.0, 1.0)],
+        hint="the norm grows like gain**T: solve gain**T >= factor for the smallest whole T, T = ceil(log(factor) / log(gain)).",
     )
