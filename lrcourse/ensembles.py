@@ -35,6 +35,7 @@ __all__ = [
     "average_softmax",
     "ensemble_accuracy",
     "disagreement",
+    "expected_calibration_error",
     "fit_snapshots",
 ]
 
@@ -178,6 +179,33 @@ def disagreement(models: Sequence[nn.Module] | Iterable[nn.Module], x: torch.Ten
     if len(preds) == 0:
         raise ValueError("disagreement needs at least one model.")
     return (preds[:, None, :] != preds[None, :, :]).float().mean(-1)
+
+
+def expected_calibration_error(probs: torch.Tensor, labels: torch.Tensor, bins: int = 15) -> float:
+    """Expected calibration error (Guo et al., 2017): how far confidence is from accuracy, on average.
+
+    The examples are grouped by their confidence (the largest probability) into ``bins``
+    equal-width bins on ``(0, 1]``; ECE is the sum over bins of (fraction of examples in the bin)
+    × |accuracy in the bin − mean confidence in the bin|. 0 is perfectly calibrated.
+
+    >>> p = torch.tensor([[0.9, 0.1], [0.9, 0.1], [0.6, 0.4], [0.6, 0.4]])
+    >>> round(expected_calibration_error(p, torch.tensor([0, 0, 0, 1])), 3)  # 0.9 right twice; 0.6 right once
+    0.1
+    """
+    if probs.ndim != 2 or len(probs) != len(labels):
+        raise ValueError(f"need probs of shape (N, K) and N labels, got {tuple(probs.shape)} and {len(labels)}.")
+    if bins < 1:
+        raise ValueError(f"bins must be at least 1, got {bins}.")
+    conf, pred = probs.float().max(-1)
+    right = (pred == labels).float()
+    # bin b holds confidences in (b/bins, (b+1)/bins]
+    which = (conf * bins).ceil().long().clamp(1, bins) - 1
+    total = 0.0
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            total += inside.float().mean().item() * abs(right[inside].mean().item() - conf[inside].mean().item())
+    return total
 
 
 def fit_snapshots(

@@ -121,3 +121,47 @@ def test_powersign_step():
 
     with pytest.raises(CheckFailed, match="powersign_step"):
         chk.powersign_step(old_m)
+
+
+def test_uncorrected_adam_ratio():
+    chk.uncorrected_adam_ratio(lambda t, b1, b2: (1 - b1**t) / math.sqrt(1 - b2**t))
+    with pytest.raises(CheckFailed, match="uncorrected_adam_ratio"):  # the first step only, for every t
+        chk.uncorrected_adam_ratio(lambda t, b1, b2: (1 - b1) / math.sqrt(1 - b2))
+    with pytest.raises(CheckFailed, match="uncorrected_adam_ratio"):  # upside down: "too small"
+        chk.uncorrected_adam_ratio(lambda t, b1, b2: math.sqrt(1 - b2**t) / (1 - b1**t))
+
+
+def _right_adamw(w, g, m, v, t, lr, b1, b2, eps, wd):
+    w = w * (1 - lr * wd)
+    m = b1 * m + (1 - b1) * g
+    v = b2 * v + (1 - b2) * g**2
+    return w - lr * (m / (1 - b1**t)) / ((v / (1 - b2**t)).sqrt() + eps), m, v
+
+
+def test_adamw_step():
+    chk.adamw_step(_right_adamw)
+
+    def l2(w, g, m, v, t, lr, b1, b2, eps, wd):  # Adam(weight_decay=...): the decay goes through v
+        return _right_adamw(w, g + wd * w, m, v, t, lr, b1, b2, eps, 0.0)
+
+    def decay_after(w, g, m, v, t, lr, b1, b2, eps, wd):  # shrinks the updated weights instead
+        w, m, v = _right_adamw(w, g, m, v, t, lr, b1, b2, eps, 0.0)
+        return w * (1 - lr * wd), m, v
+
+    for wrong in (l2, decay_after):
+        with pytest.raises(CheckFailed, match="decay"):
+            chk.adamw_step(wrong)
+
+
+def test_adamw_reference_is_torch_adamw():
+    """The checker's reference equals torch.optim.AdamW over several steps."""
+    g = torch.Generator().manual_seed(0)
+    w = torch.nn.Parameter(torch.randn(5, generator=g, dtype=torch.float64))
+    opt = torch.optim.AdamW([w], lr=0.05, betas=(0.8, 0.95), eps=1e-6, weight_decay=0.3)
+    ref, m, v = w.detach().clone(), torch.zeros(5, dtype=torch.float64), torch.zeros(5, dtype=torch.float64)
+    for t in range(1, 8):
+        grad = torch.randn(5, generator=g, dtype=torch.float64)
+        w.grad = grad.clone()
+        opt.step()
+        ref, m, v = chk._adamw(ref, grad, m, v, t, 0.05, 0.8, 0.95, 1e-6, 0.3)
+    assert torch.allclose(w.detach(), ref, atol=1e-12)

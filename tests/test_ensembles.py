@@ -128,3 +128,20 @@ def test_fit_snapshots_follows_the_schedule_and_snapshots_each_cycle(tmp_path):
     last = list(s.models(m))[-1]
     assert all(torch.equal(a, b) for a, b in zip(last.state_dict().values(), m.state_dict().values()))
     assert E.ensemble_accuracy(list(s.models(m)), d.x_test, d.y_test) > 0.8
+
+
+def test_expected_calibration_error():
+    from lrcourse.ensembles import expected_calibration_error as ece
+
+    y = torch.tensor([0, 1, 2, 0])
+    onehot = torch.nn.functional.one_hot(y, 3).float()
+    assert ece(onehot, y) == 0.0  # sure and right: perfectly calibrated
+    assert abs(ece(onehot.roll(1, dims=1), y) - 1.0) < 1e-6  # sure and always wrong
+    uniform = torch.full((4, 3), 1 / 3)
+    assert abs(ece(uniform, torch.tensor([0, 0, 1, 2])) - abs(0.5 - 1 / 3)) < 1e-6  # one bin: |acc - conf|
+    g = torch.Generator().manual_seed(0)
+    p = torch.randn(500, 5, generator=g).softmax(-1)
+    labels = torch.randint(0, 5, (500,), generator=g)
+    assert 0.0 <= ece(p, labels, bins=10) <= 1.0
+    with pytest.raises(ValueError):
+        ece(p, labels[:10])

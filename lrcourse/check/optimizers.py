@@ -12,11 +12,13 @@ from . import CheckFailed, compare
 __all__ = [
     "adagrad_step",
     "adam_step",
+    "adamw_step",
     "classify_eigenvalues",
     "look_around",
     "momentum_step",
     "powersign_step",
     "taylor_second_order",
+    "uncorrected_adam_ratio",
 ]
 
 T = torch.Tensor
@@ -272,3 +274,73 @@ def powersign_step(fn: Callable[[T, T, T, float, float], tuple[T, T]]) -> None:
     )
 
 
+def _uncorrected_ratio(t: int, b1: float, b2: float) -> float:
+    return (1 - b1**t) / (1 - b2**t) ** 0.5
+
+
+def uncorrected_adam_ratio(fn: Callable[[int, float, float], float]) -> None:
+    """Check ``fn(t, beta1, beta2)``: for a constant gradient, Adam's step ``t`` without bias correction over the corrected one.
+
+    With ``m0 = v0 = 0`` and a constant gradient ``g``, ``m_t = (1 − β1^t) g`` and
+    ``v_t = (1 − β2^t) g²``, so the uncorrected step ``η m_t / √v_t`` is ``(1 − β1^t)/√(1 − β2^t)``
+    times the corrected step ``η sign(g)`` (ε = 0). The checker also runs that Adam and compares.
+
+    >>> uncorrected_adam_ratio(lambda t, b1, b2: (1 - b1**t) / (1 - b2**t) ** 0.5)
+    ✅ uncorrected_adam_ratio: right on all 6 cases.
+    """
+    cases = [
+        (1, 0.9, 0.999),  # PyTorch's defaults, first step: about 3.16
+        (10, 0.9, 0.999),  # about 6.5: the overshoot grows before it fades
+        (1000, 0.9, 0.999),
+        (5, 0.0, 0.999),  # no momentum
+        (3, 0.9, 0.9),  # beta1 = beta2: the uncorrected step is too *small*
+        (50, 0.5, 0.99),
+    ]
+    for t, b1, b2 in cases:  # the closed form against a run of the update itself
+        m = v = 0.0
+        for _ in range(t):
+            m, v = b1 * m + (1 - b1) * 0.7, b2 * v + (1 - b2) * 0.49
+        assert abs(m / v**0.5 - _uncorrected_ratio(t, b1, b2)) < 1e-9
+    compare(
+        "uncorrected_adam_ratio",
+        lambda t, b1, b2: float(fn(t, b1, b2)),
+        _uncorrected_ratio,
+        cases,
+        hint="unroll m_t and v_t for a constant g from zero: geometric sums give (1 - beta**t) times g and g**2.",
+        tol=1e-6,
+    )
+
+
+def _adamw(
+    w: T, g: T, m: T, v: T, t: int, lr: float, b1: float, b2: float, eps: float, wd: float
+) -> tuple[T, T, T]:
+    w = w * (1 - lr * wd)  # decoupled: the decay never enters m or v
+    m = b1 * m + (1 - b1) * g
+    v = b2 * v + (1 - b2) * g * g
+    m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+    return w - lr * m_hat / (v_hat.sqrt() + eps), m, v
+
+
+def adamw_step(fn: Callable[..., tuple[T, T, T]]) -> None:
+    """Check ``fn(w, grad, m, v, t, lr, beta1, beta2, eps, weight_decay) -> (w, m, v)``: one ``torch.optim.AdamW`` step.
+
+    >>> adamw_step(_adamw)
+    ✅ adamw_step: right on all 5 cases.
+    """
+    z = _t(0.0, 0.0)
+    compare(
+        "adamw_step",
+        _flat("adamw_step", fn, 3),
+        _flat("adamw_step", _adamw, 3),
+        [
+            (_t(1.0, 2.0), _t(0.5, -1.0), z, z, 1, 0.1, 0.9, 0.999, 1e-8, 0.0),  # no decay: Adam
+            (_t(1.0, -2.0), z, z, z, 1, 0.1, 0.9, 0.999, 1e-8, 0.5),  # zero gradient: only the decay
+            # a tiny gradient: L2 (decay through the gradient) would be normalized to a full step
+            (_t(1.0), _t(1e-6), _t(0.0), _t(0.0), 1, 0.01, 0.9, 0.999, 1e-8, 0.1),
+            (_t(1.0, 2.0), _t(0.5, -1.0), _t(0.1, 0.2), _t(0.01, 0.02), 5, 0.01, 0.9, 0.999, 1e-8, 0.01),
+            (_t(0.5), _t(2.0), _t(0.3), _t(0.5), 20, 0.001, 0.0, 0.5, 1e-3, 1.0),
+        ],
+        hint="shrink w by (1 - lr * weight_decay) first, then take Adam's bias-corrected step; "
+        "the decay never enters m or v.",
+        tol=1e-9,
+    )
