@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+from torch import nn
+from torch.nn import functional as F
 
 from . import CheckFailed, compare
 
-__all__ = ["nesterov_max_lr"]
+__all__ = ["nesterov_max_lr", "predicted_cliff"]
 
 
 def _nesterov_limit(h: float, mu: float) -> float:
@@ -53,3 +55,43 @@ def nesterov_max_lr(fn: Callable[[float, float], float]) -> None:
     if not (_nesterov_converges(h, mu, 0.98 * limit) and not _nesterov_converges(h, mu, 1.02 * limit)):
         raise CheckFailed("❌ nesterov_max_lr: the runs of torch.optim.SGD(nesterov=True) disagree with your limit.")
     print("✅ nesterov_max_lr: torch.optim.SGD(nesterov=True) converges 2% below your limit and diverges 2% above it.")
+
+
+def _test_problem(seed: int, hidden: int) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(256, 20, generator=g)
+    y = torch.randint(0, 5, (256,), generator=g)
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(20, hidden), nn.ReLU(), nn.Linear(hidden, 5))
+    return model, x, y
+
+
+def predicted_cliff(fn: Callable[[nn.Module, torch.Tensor, torch.Tensor], float]) -> None:
+    """Check ``fn(model, x, y)``: the stability limit ``2 / λ_max`` of gradient descent on the cross-entropy.
+
+    ``λ_max`` is the largest eigenvalue of the Hessian of ``F.cross_entropy(model(x), y)`` with
+    respect to all parameters; the reference takes it from ``lrcourse.landscape``.
+
+    >>> from lrcourse import landscape
+    >>> predicted_cliff(lambda m, x, y: 2 / landscape.top_hessian_eigenvalues(m, F.cross_entropy, x, y, k=1)[0].item())
+    ✅ predicted_cliff: right on all 3 cases.
+    """
+    from .. import landscape
+
+    def reference(seed: int, hidden: int) -> float:
+        model, x, y = _test_problem(seed, hidden)
+        return 2.0 / landscape.top_hessian_eigenvalues(model, F.cross_entropy, x, y, k=1)[0].item()
+
+    def student(seed: int, hidden: int) -> float:
+        model, x, y = _test_problem(seed, hidden)
+        return float(fn(model, x, y))
+
+    compare(
+        "predicted_cliff",
+        student,
+        reference,
+        [(0, 8), (1, 32), (2, 64)],
+        hint="λ_max is the top eigenvalue of the Hessian of the mean cross-entropy (power iteration or "
+        "Lanczos on Hessian-vector products); the limit is chapter 1's 2/L with L = λ_max.",
+        tol=0.02,
+    )
