@@ -21,8 +21,12 @@ $(STAMP): pyproject.toml constraints.txt
 ## (.ci/browser_setup.sh installs it, and MathJax for the formula check)
 test: $(STAMP)
 	$(BIN)/ruff check lrcourse tests benchmarks book/_ext
+	@# the gpu smoke run (tests/test_smoke.py, one kernel at a time) runs beside the rest on the second core
+	@$(CI_ENV) $(BIN)/python -m pytest tests/test_smoke.py -q -ra -p no:cacheprovider --timeout=900 \
+		--durations=0 > .smoke.log 2>&1 & smoke=$$!; status=0; \
 	$(CI_ENV) $(BIN)/python -m pytest lrcourse tests book --doctest-modules --nbval-lax \
-		--timeout=900 -q -ra --ignore=tests/test_browser.py
+		--timeout=900 -q -ra --ignore=tests/test_browser.py --ignore=tests/test_smoke.py || status=$$?; \
+	wait $$smoke || status=1; echo "--- gpu smoke run (tests/test_smoke.py)"; cat .smoke.log; exit $$status
 	$(MAKE) --no-print-directory book
 	$(CI_ENV) $(BIN)/python -m pytest tests/test_browser.py -q -ra
 

@@ -11,9 +11,7 @@ asserts every claim). The chapter runs from its ``.md`` (the source of truth) in
 
 from __future__ import annotations
 
-import os
 import re
-import time
 from pathlib import Path
 
 import jupytext
@@ -85,9 +83,4 @@ def test_chapter_gpu_path_runs_small(md: Path, smoke_data: Path, monkeypatch: py
     for key, value in {**SMOKE_ENV, "LRCOURSE_DATA": str(smoke_data)}.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("LRCOURSE_SEED_OFFSET", raising=False)
-    started = time.perf_counter()
-    run_notebook(smoke_notebook(md))
-    seconds = time.perf_counter() - started
-    assert seconds < 180 or os.environ.get("LRCOURSE_SMOKE_SLOW_OK"), (
-        f"{md.name}: the smoke run took {seconds:.0f} s; shrink its smoke=dict(...) layer"
-    )
+    run_notebook(smoke_notebook(md))  # its time is in pytest's --durations, not asserted
