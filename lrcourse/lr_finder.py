@@ -143,6 +143,28 @@ def stop_index(smoothed: Sequence[float], diverge: float = 4.0) -> int | None:
     return None
 
 
+def longest_decreasing(losses: Sequence[float]) -> tuple[list[int], int, int]:
+    """fastai's longest-decreasing-subsequence pass: ``(lds, max_start, max_end)``.
+
+    ``lds[i]`` is the length of the longest strictly decreasing subsequence ending at ``i``;
+    ``max_end`` is the first index with the largest ``lds``, and ``max_start`` is
+    ``max_end - lds[max_end]``, counted as fastai counts it (as if the subsequence had no gaps).
+
+    >>> longest_decreasing([3.0, 5.0, 2.0, 4.0, 1.0])
+    ([1, 1, 2, 2, 3], 1, 4)
+    """
+    n = len(losses)
+    lds, max_start, max_end = [1] * n, 0, 0
+    for i in range(1, n):
+        for j in range(i):
+            if losses[i] < losses[j] and lds[i] < lds[j] + 1:
+                lds[i] = lds[j] + 1
+            if lds[max_end] < lds[i]:
+                max_end = i
+                max_start = max_end - lds[max_end]
+    return lds, max_start, max_end
+
+
 def fastai_valley(lrs: Sequence[float], smoothed: Sequence[float]) -> float:
     """fastai's ``valley`` rule (2021), as ``Learner.lr_find`` applies it: on the smoothed curve
     without its first tenth and last five steps, the longest *decreasing subsequence* (not
@@ -165,15 +187,7 @@ def fastai_valley(lrs: Sequence[float], smoothed: Sequence[float]) -> float:
     n = len(losses)
     if n < 2:
         raise ValueError(f"fastai's valley needs more than {n_all} steps (it drops the first tenth and the last 5).")
-    max_start, max_end = 0, 0
-    lds = [1] * n
-    for i in range(1, n):
-        for j in range(i):
-            if losses[i] < losses[j] and lds[i] < lds[j] + 1:
-                lds[i] = lds[j] + 1
-            if lds[max_end] < lds[i]:
-                max_end = i
-                max_start = max_end - lds[max_end]
+    _, max_start, max_end = longest_decreasing(losses)
     sections = (max_end - max_start) / 3
     return float(lrs[max_start + int(sections) + int(sections / 2)])
 

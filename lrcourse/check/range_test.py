@@ -112,15 +112,7 @@ def _drifting_curve(n: int = 120, drift: float = 0.002, seed: int = 0) -> tuple[
 
 def _subsequence_start(losses: Sequence[float]) -> tuple[int, int]:
     """(first index of a longest decreasing subsequence ending where fastai's does, fastai's own start)."""
-    n = len(losses)
-    lds, max_start, max_end = [1] * n, 0, 0
-    for i in range(1, n):
-        for j in range(i):
-            if losses[i] < losses[j] and lds[i] < lds[j] + 1:
-                lds[i] = lds[j] + 1
-            if lds[max_end] < lds[i]:
-                max_end = i
-                max_start = max_end - lds[max_end]
+    lds, max_start, max_end = lr_finder.longest_decreasing(losses)
     i = max_end
     while lds[i] > 1:  # walk back along the latest-starting chain
         i = max(j for j in range(i) if losses[j] > losses[i] and lds[j] == lds[i] - 1)
