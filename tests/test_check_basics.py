@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+import torch
 
 from lrcourse.check import CheckFailed
 from lrcourse.check import basics as chk
@@ -19,19 +20,23 @@ def test_gd_step() -> None:
 
 
 def test_max_stable_lr() -> None:
-    chk.max_stable_lr(lambda h: 2 / max(h))
+    chk.max_stable_lr(lambda x: 2 / torch.linalg.eigvalsh(x.T @ x / len(x)).max().item())
     with pytest.raises(CheckFailed, match="max_stable_lr"):
-        chk.max_stable_lr(lambda h: 1 / max(h))  # the one-step rate, not the stability limit
+        chk.max_stable_lr(lambda x: 2 / (x**2).mean(0).max().item())  # one column at a time: misses correlations
     with pytest.raises(CheckFailed, match="max_stable_lr"):
-        chk.max_stable_lr(lambda h: 2 / min(h))  # the flattest direction
-
-
-def test_contraction() -> None:
-    chk.contraction(lambda lr, h: max(abs(1 - lr * x) for x in h))
-    with pytest.raises(CheckFailed, match="contraction"):
-        chk.contraction(lambda lr, h: max(1 - lr * x for x in h))  # no absolute value
+        chk.max_stable_lr(lambda x: 1 / torch.linalg.eigvalsh(x.T @ x / len(x)).max().item())  # the one-step rate
+    with pytest.raises(CheckFailed, match="max_stable_lr"):
+        chk.max_stable_lr(lambda x: 2 / torch.linalg.eigvalsh(x.T @ x).max().item())  # the sum, not the mean
     with pytest.raises(CheckFailed, match="not implemented"):
-        chk.contraction(lambda lr, h: (_ for _ in ()).throw(NotImplementedError("Exercise 3")))
+        chk.max_stable_lr(lambda x: (_ for _ in ()).throw(NotImplementedError("Exercise 5")))
+
+
+def test_least_squares_run_agrees_with_the_reference() -> None:
+    # the run inside the checker is a real test: just below the edge converges, just above diverges
+    for (x,) in chk._least_squares_cases():
+        edge = 2 / torch.linalg.eigvalsh(x.T @ x / len(x)).max().item()
+        assert not chk._least_squares_diverges(x, 0.97 * edge)
+        assert chk._least_squares_diverges(x, 1.03 * edge)
 
 
 def test_gd_step_result_is_a_tensor() -> None:

@@ -18,16 +18,6 @@ def _ema(losses, beta, correct=True):
     return out
 
 
-def _stop(smoothed, diverge, strict=True, check_nan=True):
-    best = math.inf
-    for i, s in enumerate(smoothed):
-        above = s > diverge * best if strict else s >= diverge * best
-        if (check_nan and not math.isfinite(s)) or above:
-            return i
-        best = min(best, s)
-    return None
-
-
 def test_growth_factor_right(capsys):
     chk.range_growth_factor(lambda a, b, n: math.exp((math.log(b) - math.log(a)) / (n - 1)))
     assert "✅" in capsys.readouterr().out
@@ -65,23 +55,29 @@ def test_smoothing_wrong(wrong):
         chk.range_smoothing(wrong)
 
 
-def test_stop_step_right(capsys):
-    chk.range_stop_step(_stop)
+def _unstable(h, a, b, n, strict=True):
+    i = math.log(2 / (max(h) * a)) / math.log((b / a) ** (1 / (n - 1)))
+    i = math.floor(i) + 1 if strict else math.ceil(i)
+    return max(i, 0) if i < n else None
+
+
+def test_unstable_step_right(capsys):
+    chk.range_unstable_step(_unstable)
     assert "✅" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
     "wrong",
     [
-        lambda s, d: _stop(s, d, strict=False),  # stops at exactly diverge x best
-        lambda s, d: _stop(s, d, check_nan=False),  # misses NaN
-        lambda s, d: next((i for i, v in enumerate(s) if v > d * s[0]), None),  # compares with the first
-        lambda s, d: ...,
+        lambda h, a, b, n: _unstable([min(h)], a, b, n),  # the flattest direction
+        lambda h, a, b, n: _unstable([x / 2 for x in h], a, b, n),  # 1/L instead of 2/L
+        lambda h, a, b, n: _unstable(h, a, b, n + 1),  # q from num_iter instead of num_iter - 1
+        lambda h, a, b, n: min(_unstable(h, a, b, 10**9), n),  # never None
     ],
 )
-def test_stop_step_wrong(wrong):
-    with pytest.raises(CheckFailed, match="range_stop_step"):
-        chk.range_stop_step(wrong)
+def test_unstable_step_wrong(wrong):
+    with pytest.raises(CheckFailed, match="range_unstable_step"):
+        chk.range_unstable_step(wrong)
 
 
 def test_fastai_valley_accepts_the_rule_and_a_right_prediction(capsys):

@@ -11,7 +11,7 @@ import torch
 from .. import lr_finder
 from . import CheckFailed, compare
 
-__all__ = ["range_ema_lag", "range_fastai_valley", "range_growth_factor", "range_smoothing", "range_stop_step"]
+__all__ = ["range_ema_lag", "range_fastai_valley", "range_growth_factor", "range_smoothing", "range_unstable_step"]
 
 
 def _as_tensor(fn: Any) -> Any:
@@ -72,28 +72,37 @@ def range_smoothing(fn: Callable[[Sequence[float], float], Sequence[float]]) -> 
     )
 
 
-def range_stop_step(fn: Callable[[Sequence[float], float], int | None]) -> None:
-    """Check ``fn(smoothed, diverge)``: the index at which the range test stops, or ``None``.
+def _first_unstable_step(curvatures: Sequence[float], start_lr: float, end_lr: float, num_iter: int) -> int | None:
+    """The reference: walk the exponential schedule until some direction's factor |1 - lr h| exceeds 1."""
+    top = max(curvatures)
+    return next((i for i, lr in enumerate(lr_finder.lr_schedule_exp(start_lr, end_lr, num_iter)) if lr * top > 2), None)
 
-    >>> range_stop_step(lr_finder.stop_index)
-    ✅ range_stop_step: right on all 7 cases.
+
+def range_unstable_step(fn: Callable[[Sequence[float], float, float, int], int | None]) -> None:
+    """Check ``fn(curvatures, start_lr, end_lr, num_iter)``: the first step of an exponential range test
+    at which gradient descent on ``½ Σ h x²`` is unstable in some direction (``None``: never).
+
+    >>> def first(h, a, b, n):
+    ...     i = math.floor(math.log(2 / (max(h) * a)) / math.log((b / a) ** (1 / (n - 1)))) + 1
+    ...     return max(i, 0) if i < n else None
+    >>> range_unstable_step(first)
+    ✅ range_unstable_step: right on all 6 cases.
     """
-    nan, inf = float("nan"), float("inf")
     compare(
-        "range_stop_step",
+        "range_unstable_step",
         fn,
-        lr_finder.stop_index,
+        _first_unstable_step,
         [
-            ([2.0, 1.5, 1.0, 0.9], 4.0),  # never diverges: None
-            ([2.0, 1.0, 3.0, 4.5], 4.0),  # 4.5 > 4 x best 1.0
-            ([2.0, 1.0, 4.0, 4.5], 4.0),  # equal to 4 x best does not stop; above does
-            ([2.0, 1.0, 2.5, 0.5, 2.2], 4.0),  # the best moves down to 0.5, so 2.2 > 2.0 stops
-            ([2.0, 1.0, nan, 0.5], 4.0),  # NaN stops at once
-            ([inf, 1.0], 4.0),  # so does an infinite loss, even at step 0
-            ([1.0, 1.9, 2.1], 2.0),  # the best is over the steps before, not including, this one
+            (torch.logspace(-1, 1, 20).tolist(), 1e-3, 10.0, 120),  # the chapter's quadratic
+            ([1.0, 4.0], 1e-4, 10.0, 100),
+            ([3.0], 1e-5, 1.0, 50),  # 2/3 is reached at step 48 of 50
+            ([0.5], 1e-4, 1.0, 100),  # 2/0.5 = 4 is never reached: None
+            ([50.0, 0.01], 1e-1, 10.0, 30),  # unstable from the first step
+            ([2.0, 8.0, 0.3], 1e-7, 10.0, 320),  # the library's default sweep
         ],
-        hint="keep best = the lowest smoothed loss so far (before this step); stop at the first i where "
-        "smoothed[i] is NaN/inf or smoothed[i] > diverge * best; return None if that never happens.",
+        hint="step i uses start * q**i with q from exercise 1; the steepest curvature L goes first, once "
+        "lr * L > 2. Solve start * q**i > 2 / L for i with logs, take the smallest integer above, "
+        "and return None if it is num_iter or more.",
     )
 
 
