@@ -29,7 +29,7 @@ def cifar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_train_runs_the_whole_recipe_on_cifar10_files(cifar) -> None:
-    r = S.train(cifar, epochs=2.5, batch_size=16, widths=(8, 8, 8), seed=1, whiten_bias_epochs=1, lookahead_from=1)
+    r = S.train(cifar, epochs=2.5, batch_size=16, widths=(8, 8, 8), seed=1, whiten_bias_epochs=1)
     assert r.steps == math.ceil(2 * 2.5) and len(r.epoch_loss) == 3 and not r.diverged
     assert 0.0 <= r.accuracy <= 1.0 and 0.0 <= r.tta_accuracy <= 1.0
     assert r.precision == "float32" and r.device == "cpu" and r.seconds > 0
@@ -118,3 +118,39 @@ def test_whitening_decorrelates_the_patches() -> None:
 def test_train_refuses_vectors() -> None:
     with pytest.raises(ValueError, match="images"):
         S.train(load("blobs", n_train=32, n_test=8, device="cpu"))
+
+
+def test_the_defaults_are_airbench94s_published_settings() -> None:
+    """Line by line against ``hyp`` of airbench94 (legacy/airbench94.py, 94.01% mean over 1000 runs)."""
+    import inspect
+
+    airbench94 = {"epochs": 9.9, "batch_size": 1024, "lr": 11.5, "momentum": 0.85, "weight_decay": 0.0153,
+                  "bias_scaler": 64.0, "label_smoothing": 0.2, "whiten_bias_epochs": 3, "translate_pad": 2,
+                  "widths": (64, 256, 256), "tta": True, "lookahead": True}
+    train_defaults = {k: p.default for k, p in inspect.signature(S.train).parameters.items()}
+    assert {k: train_defaults[k] for k in airbench94} == airbench94
+    net_defaults = {k: p.default for k, p in inspect.signature(S.net).parameters.items()}
+    assert net_defaults["whiten_kernel"] == 2 and net_defaults["bn_momentum"] == 0.6
+    assert math.isclose(net_defaults["logit_scale"], 1 / 9)
+    bn = S.ShiftBatchNorm(4)
+    assert bn.eps == 1e-12 and math.isclose(bn.momentum, 0.4) and not bn.weight.requires_grad
+    m = S.net()
+    assert m[0].weight.shape == (24, 3, 2, 2) and m[0].bias is not None and not m[0].weight.requires_grad
+    assert [mod.out_channels for mod in m.modules() if isinstance(mod, S.Conv)] == [64, 64, 256, 256, 256, 256]
+    assert sum(isinstance(mod, torch.nn.GELU) for mod in m.modules()) == 7 and isinstance(m[-1], S.Scale)
+    # 50000 images, batch 1024, the last partial batch dropped: 48 steps an epoch, ceil(48 * 9.9) = 476 steps,
+    # the rate rising for int(0.23 * 476) = 109 of them, from 0.2 to 1, then down to 0.07
+    f = S.triangle(math.ceil(50000 // 1024 * 9.9))
+    assert math.isclose(f(0), 0.2) and math.isclose(f(109), 1.0) and f(108) < 1.0 and math.isclose(f(476), 0.07)
+
+
+def test_lookahead_ends_at_the_average_and_changes_the_run() -> None:
+    d = S.synthetic_cifar10(64, 16)
+    kwargs = dict(epochs=2, batch_size=8, widths=(8, 8, 8), seed=0, tta=False)
+    with_avg, without = S.train(d, **kwargs), S.train(d, lookahead=False, **kwargs)
+    assert with_avg.steps == without.steps == 16
+    assert with_avg.epoch_loss != without.epoch_loss  # averaging every 5 steps moves the weights
+    # the first 4 steps happen before any averaging: the two runs agree up to there
+    a = S.train(d, epochs=0.5, **{k: v for k, v in kwargs.items() if k != "epochs"})
+    b = S.train(d, epochs=0.5, lookahead=False, **{k: v for k, v in kwargs.items() if k != "epochs"})
+    assert a.steps == b.steps == 4 and a.epoch_loss == b.epoch_loss

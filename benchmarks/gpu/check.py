@@ -98,7 +98,7 @@ def run_chapters(chapters: list[Path], tiny: bool, budget: float, kinds: dict[st
         for line in _text(nb.cells[-1]).splitlines():
             if line.startswith("LRCOURSE_REPORT "):
                 report = json.loads(line.split(" ", 1)[1])
-        extra = [ln for c in nb.cells for ln in _text(c).splitlines() if "reached at" in ln]
+        extra = [ln for c in nb.cells for ln in _text(c).splitlines() if ln.startswith("CIFAR-10 speedrun on")]
         rows.append({**row, **report, "status": status, "seconds": seconds,
                      "claims": "\n".join(outputs.values()).strip(), "capstone": extra})
         print(f"{seconds:7.1f} s  {md.stem}  {report.get('precision', '?')}  {status}", flush=True)
