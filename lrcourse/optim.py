@@ -1,6 +1,6 @@
-"""Optimizers PyTorch lacks: PowerSign and AddSign (Bello et al., 2017) and SGDW.
+"""Optimizers PyTorch lacks: PowerSign and AddSign (Bello et al., 2017), SGDW and Yogi.
 
-All three are ``torch.optim.Optimizer`` subclasses, so they work with ``lrcourse.fit``,
+All four are ``torch.optim.Optimizer`` subclasses, so they work with ``lrcourse.fit``,
 ``torch.optim.lr_scheduler`` and a momentum schedule. Their update rules are in the class
 docstrings; ``g`` is the gradient, ``t`` the number of steps already taken (0 at the first
 step), ``T`` ``total_steps``.
@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["DECAYS", "AddSign", "PowerSign", "SGDW", "sign_decay"]
+__all__ = ["DECAYS", "AddSign", "PowerSign", "SGDW", "Yogi", "sign_decay"]
 
 DECAYS = ("none", "linear", "cyclical", "restart")
 
@@ -223,4 +223,65 @@ class SGDW(torch.optim.Optimizer):
                 if wd != 0:
                     p.mul_(1 - lr * wd)
                 p.add_(d, alpha=-lr)
+        return loss
+
+
+class Yogi(torch.optim.Optimizer):
+    r"""Yogi (Zaheer et al., 2018): Adam whose second-moment estimate changes additively.
+
+    ``m ← β1·m + (1 − β1)·g`` as in Adam, but
+    ``v ← v − (1 − β2)·sign(v − g²)·g²``: ``v`` moves *toward* ``g²`` by at most
+    ``(1 − β2)·g²`` per step, so a memory of large gradients fades slowly when the gradients
+    become small (Adam's ``v`` shrinks by the factor ``β2`` every step, whatever ``g``). Then
+    ``θ ← θ − lr·m̂/(√v̂ + ε)`` with Adam's bias corrections ``m̂ = m/(1 − β1^t)``,
+    ``v̂ = v/(1 − β2^t)`` (as in the TensorFlow and d2l versions); ``v`` starts at
+    ``initial_accumulator``. The defaults are the paper's (``lr = 1e-2``, ``ε = 1e-3``).
+
+    >>> w = torch.nn.Parameter(torch.tensor([1.0]))
+    >>> opt = Yogi([w], lr=0.1, initial_accumulator=0.0)
+    >>> w.grad = torch.tensor([2.0]); opt.step()
+    >>> round(w.item(), 4)  # first step: lr·g/(|g| + ε) = 0.1·2/2.001
+    0.9
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-2,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-3,
+        initial_accumulator: float = 1e-6,
+    ) -> None:
+        _check(lr)
+        if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
+            raise ValueError(f"betas must be in [0, 1), got {betas}.")
+        if not eps >= 0 or not initial_accumulator >= 0:
+            raise ValueError(f"eps and initial_accumulator must be >= 0, got {eps} and {initial_accumulator}.")
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, initial_accumulator=initial_accumulator))
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:
+        """One update of every parameter that has a gradient."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["m"] = torch.zeros_like(p)
+                    state["v"] = torch.full_like(p, group["initial_accumulator"])
+                state["step"] += 1
+                t, m, v = state["step"], state["m"], state["v"]
+                g2 = g * g
+                m.mul_(b1).add_(g, alpha=1 - b1)
+                v.sub_((1 - b2) * torch.sign(v - g2) * g2)
+                m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+                p.sub_(lr * m_hat / (v_hat.sqrt() + eps))
         return loss

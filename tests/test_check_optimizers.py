@@ -165,3 +165,13 @@ def test_adamw_reference_is_torch_adamw():
         opt.step()
         ref, m, v = chk._adamw(ref, grad, m, v, t, 0.05, 0.8, 0.95, 1e-6, 0.3)
     assert torch.allclose(w.detach(), ref, atol=1e-12)
+
+
+def test_adadelta_first_step():
+    chk.adadelta_first_step(lambda g, rho, eps: -(eps**0.5) * g / ((1 - rho) * g**2 + eps).sqrt())
+    with pytest.raises(CheckFailed, match="adadelta_first_step"):  # the sign-only approximation
+        chk.adadelta_first_step(lambda g, rho, eps: -((eps / (1 - rho)) ** 0.5) * g.sign())
+    with pytest.raises(CheckFailed, match="adadelta_first_step"):  # forgot the minus
+        chk.adadelta_first_step(lambda g, rho, eps: (eps**0.5) * g / ((1 - rho) * g**2 + eps).sqrt())
+    with pytest.raises(CheckFailed, match="adadelta_first_step"):  # eps under the gradient too: RMSProp with lr 1
+        chk.adadelta_first_step(lambda g, rho, eps: -g / ((1 - rho) * g**2 + eps).sqrt())

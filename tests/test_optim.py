@@ -124,3 +124,47 @@ def test_bad_decay_and_missing_total_steps():
         AddSign(p, decay="linear")
     with pytest.raises(ValueError, match="beta"):
         PowerSign(p, beta=1.0)
+
+
+def hand_yogi(grads, lr, b1, b2, eps, v0):
+    """Yogi in plain Python, one coordinate at a time."""
+    w, m, v, path = [1.0, 1.0], [0.0, 0.0], [v0, v0], []
+    for t, g in enumerate(grads, start=1):
+        for i in range(2):
+            g2 = g[i] ** 2
+            m[i] = b1 * m[i] + (1 - b1) * g[i]
+            v[i] = v[i] - (1 - b2) * sgn(v[i] - g2) * g2
+            w[i] -= lr * (m[i] / (1 - b1**t)) / (math.sqrt(v[i] / (1 - b2**t)) + eps)
+        path.extend(w)
+    return path
+
+
+@pytest.mark.parametrize("v0", [0.0, 1e-6, 5.0])
+def test_yogi_matches_hand(v0):
+    from lrcourse.optim import Yogi
+
+    got = run(Yogi, lr=0.1, betas=(0.9, 0.99), eps=1e-3, initial_accumulator=v0)
+    assert got == pytest.approx(hand_yogi(GRADS, 0.1, 0.9, 0.99, 1e-3, v0), rel=1e-12, abs=1e-12)
+
+
+def test_yogi_memory_fades_additively():
+    """After one large gradient, Adam's v shrinks geometrically, Yogi's by (1 - b2)·g² per step."""
+    from lrcourse.optim import Yogi
+
+    w = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    opt = Yogi([w], betas=(0.0, 0.9), initial_accumulator=0.0)
+    for g in [30.0] + [1.0] * 20:
+        w.grad = torch.tensor([g], dtype=torch.float64)
+        opt.step()
+    v = opt.state[w]["v"].item()
+    assert v == pytest.approx(0.1 * 900 - 20 * 0.1 * 1.0)  # Adam's: 0.1·900·0.9^20 + ... ≈ 12
+
+
+def test_yogi_rejects_bad_arguments():
+    from lrcourse.optim import Yogi
+
+    w = torch.nn.Parameter(torch.zeros(1))
+    with pytest.raises(ValueError):
+        Yogi([w], betas=(0.9, 1.0))
+    with pytest.raises(ValueError):
+        Yogi([w], eps=-1.0)

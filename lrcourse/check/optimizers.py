@@ -10,6 +10,7 @@ import torch
 from . import CheckFailed, compare
 
 __all__ = [
+    "adadelta_first_step",
     "adagrad_step",
     "adam_step",
     "adamw_step",
@@ -342,5 +343,43 @@ def adamw_step(fn: Callable[..., tuple[T, T, T]]) -> None:
         ],
         hint="shrink w by (1 - lr * weight_decay) first, then take Adam's bias-corrected step; "
         "the decay never enters m or v.",
+        tol=1e-9,
+    )
+
+
+def _adadelta_first(g: T, rho: float, eps: float) -> T:
+    return -(eps**0.5) * g / ((1 - rho) * g * g + eps).sqrt()
+
+
+def adadelta_first_step(fn: Callable[[T, float, float], T]) -> None:
+    """Check ``fn(g, rho, eps)``: Adadelta's first update ``θ1 − θ0`` (``lr = 1``, zero state), per coordinate.
+
+    With ``u0 = v0 = 0``: ``v1 = (1 − ρ) g²`` and the update is ``−√ε · g / √((1 − ρ) g² + ε)``,
+    about ``−√(ε/(1 − ρ)) · sign(g)`` when ``g² ≫ ε/(1 − ρ)``. The checker also compares the
+    closed form with one step of ``torch.optim.Adadelta``.
+
+    >>> adadelta_first_step(lambda g, rho, eps: -(eps**0.5) * g / ((1 - rho) * g**2 + eps).sqrt())
+    ✅ adadelta_first_step: right on all 5 cases.
+    """
+    cases = [
+        (_t(1.0, -2.0, 50.0), 0.9, 1e-6),  # PyTorch's defaults: about -0.00316 * sign(g)
+        (_t(1e-4, 1e-3), 0.9, 1e-6),  # gradients below sqrt(eps/(1-rho)): nearly SGD with lr 1
+        (_t(3.0), 0.99, 1e-6),
+        (_t(0.5, -0.5), 0.95, 1e-4),  # a larger eps: a larger first step
+        (_t(0.0, 1.0), 0.9, 1e-8),
+    ]
+    for g, rho, eps in cases:  # the closed form against PyTorch's Adadelta
+        w = torch.nn.Parameter(torch.zeros_like(g))
+        opt = torch.optim.Adadelta([w], lr=1.0, rho=rho, eps=eps)
+        w.grad = g.clone()
+        opt.step()
+        assert torch.allclose(w.detach(), _adadelta_first(g, rho, eps), rtol=1e-9, atol=1e-15)
+    compare(
+        "adadelta_first_step",
+        lambda g, rho, eps: torch.as_tensor(fn(g.clone(), rho, eps), dtype=torch.float64),
+        _adadelta_first,
+        cases,
+        hint="with u0 = v0 = 0, v1 = (1 - rho) g**2 and the numerator is sqrt(u0 + eps) = sqrt(eps); "
+        "the update is minus that step (theta moves against the gradient).",
         tol=1e-9,
     )
