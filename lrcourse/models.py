@@ -1,7 +1,9 @@
 """Small models for the chapters: an MLP, a 1-D CNN for MNIST-1D, a small ResNet for images.
 
 Each is an ``nn.Sequential`` (so its children are the layer groups that discriminative
-learning rates and gradual unfreezing work with) and takes ``norm=None | "batch"``.
+learning rates and gradual unfreezing work with) and takes ``norm=None | "batch"``, or
+``"layer"`` (LayerNorm over each example's features, Ba et al. 2016) or ``"group"`` (GroupNorm,
+Wu & He 2018: each example's channels in groups of ``channels // 8``), which use no batch statistics.
 Each lands on the profile's device (:func:`lrcourse.device`: CUDA under the ``gpu``
 profile when there is one) unless ``device=`` says otherwise, the device
 :func:`lrcourse.load` puts the data on; and called on an input on another device, it moves
@@ -10,6 +12,7 @@ there first (so a model built on the GPU also serves a chapter's small CPU tenso
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -40,7 +43,12 @@ def _norm(kind: str | None, channels: int, dims: int) -> nn.Module:
         return nn.Identity()
     if kind == "batch":
         return {1: nn.BatchNorm1d, 2: nn.BatchNorm2d}[dims](channels)
-    raise ValueError(f"norm must be None or 'batch', got {kind!r}.")
+    if kind == "layer":
+        # over the features of each example; for images, over all channels and positions
+        return nn.LayerNorm(channels) if dims == 1 else nn.GroupNorm(1, channels)
+    if kind == "group":
+        return nn.GroupNorm(math.gcd(channels, 8), channels)
+    raise ValueError(f"norm must be None, 'batch', 'layer' or 'group', got {kind!r}.")
 
 
 def mlp(
@@ -56,6 +64,8 @@ def mlp(
 
     >>> mlp(40, 10, hidden=(32,))(torch.zeros(5, 40)).shape
     torch.Size([5, 10])
+    >>> [type(m).__name__ for m in mlp(40, 10, hidden=(32,), norm="group")[1]]
+    ['Linear', 'GroupNorm', 'ReLU']
     """
     layers: list[nn.Module] = [nn.Flatten()]
     width = in_features
