@@ -16,6 +16,11 @@ shrinks as the batch grows. For adaptive optimizers a square-root rule
 ``eta = eta_0 * sqrt(B / B_0)`` is the common alternative.
 
 All functions are pure arithmetic; :func:`plan` gathers them for a data-parallel run.
+
+Past the batch where one global rate can serve every layer, *layer-wise* rates help: LARS
+(You et al., 2017) and LAMB (You et al., 2020) scale each tensor's step by a *trust ratio*
+``‖w‖ / ‖update‖``, so that every layer moves by the same fraction of its own norm.
+:class:`LARS` and :class:`LAMB` are ``torch.optim.Optimizer`` s (PyTorch has neither).
 """
 
 from __future__ import annotations
@@ -23,13 +28,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import torch
+
 __all__ = [
+    "LAMB",
+    "LARS",
     "Plan",
     "effective_batch_size",
     "linear_scaled_lr",
     "plan",
     "sqrt_scaled_lr",
     "steps_per_epoch",
+    "trust_ratio",
     "warmup_steps",
 ]
 
@@ -160,3 +170,100 @@ def plan(
         steps_per_epoch=steps_per_epoch(n_train, batch),
         warmup_steps=warmup_steps(warmup_epochs, n_train, batch),
     )
+
+
+def trust_ratio(weight_norm: torch.Tensor, update_norm: torch.Tensor) -> torch.Tensor:
+    """``weight_norm / update_norm``, or 1 where either norm is 0 (a fresh zero bias, a zero gradient).
+
+    >>> trust_ratio(torch.tensor(3.0), torch.tensor(6.0)).item()
+    0.5
+    >>> trust_ratio(torch.tensor(0.0), torch.tensor(6.0)).item()
+    1.0
+    """
+    ok = (weight_norm > 0) & (update_norm > 0)
+    return torch.where(ok, weight_norm / update_norm.clamp_min(torch.finfo(update_norm.dtype).tiny), torch.ones_like(weight_norm))
+
+
+class LARS(torch.optim.Optimizer):
+    """SGD with momentum and a layer-wise rate (You, Gitman & Ginsburg, 2017, Algorithm 1).
+
+    For each parameter tensor ``w`` with gradient ``g`` and weight decay ``β``:
+    ``local = trust * ‖w‖ / (‖g‖ + β‖w‖)`` (1 where a norm is 0),
+    ``v ← momentum · v + lr · local · (g + β w)``, ``w ← w − v``. So a step moves each tensor by
+    about ``lr · trust`` of its own norm, whatever the scale of its gradient.
+
+    >>> w = torch.nn.Parameter(torch.tensor([3.0, 4.0]))  # norm 5
+    >>> w.grad = torch.tensor([0.0, 100.0])                # norm 100
+    >>> opt = LARS([w], lr=1.0, trust=0.01, momentum=0.0)
+    >>> opt.step()
+    >>> w.data                                             # moved by 0.01 * 5 along -g
+    tensor([3.0000, 3.9500])
+    """
+
+    def __init__(self, params, lr: float, *, trust: float = 0.001, momentum: float = 0.9,
+                 weight_decay: float = 0.0) -> None:
+        for name, v in [("lr", lr), ("trust", trust)]:
+            _positive(name, v)
+        if not 0.0 <= momentum < 1.0 or weight_decay < 0:
+            raise ValueError(f"momentum must be in [0, 1) and weight_decay >= 0, got {momentum!r}, {weight_decay!r}.")
+        super().__init__(params, dict(lr=lr, trust=trust, momentum=momentum, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None if closure is None else torch.enable_grad()(closure)()
+        for group in self.param_groups:
+            for w in group["params"]:
+                if w.grad is None:
+                    continue
+                g = w.grad
+                w_norm, g_norm = w.norm(), g.norm()
+                local = group["trust"] * trust_ratio(w_norm, g_norm + group["weight_decay"] * w_norm)
+                update = g.add(w, alpha=group["weight_decay"]).mul_(group["lr"] * local)
+                state = self.state[w]
+                if "momentum_buffer" not in state:
+                    state["momentum_buffer"] = torch.zeros_like(w)
+                buf = state["momentum_buffer"].mul_(group["momentum"]).add_(update)
+                w.sub_(buf)
+        return loss
+
+
+class LAMB(torch.optim.Optimizer):
+    """Adam's direction with a layer-wise trust ratio (You et al., 2020, Algorithm 2).
+
+    For each tensor: Adam's bias-corrected ``r = m̂ / (√v̂ + eps)``, plus decoupled weight decay
+    ``u = r + weight_decay · w``, then ``w ← w − lr · ‖w‖/‖u‖ · u`` (ratio 1 where a norm is 0):
+    each step moves a tensor by ``lr`` times its own norm.
+
+    >>> w = torch.nn.Parameter(torch.tensor([3.0, 4.0]))
+    >>> w.grad = torch.tensor([1e-3, 0.0])
+    >>> LAMB([w], lr=0.1).step()
+    >>> round(float((w.data - torch.tensor([3.0, 4.0])).norm()), 4)  # 0.1 * ‖w‖
+    0.5
+    """
+
+    def __init__(self, params, lr: float, *, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-6,
+                 weight_decay: float = 0.0) -> None:
+        _positive("lr", lr)
+        if not all(0.0 <= b < 1.0 for b in betas) or weight_decay < 0:
+            raise ValueError(f"betas must be in [0, 1) and weight_decay >= 0, got {betas!r}, {weight_decay!r}.")
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None if closure is None else torch.enable_grad()(closure)()
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            for w in group["params"]:
+                if w.grad is None:
+                    continue
+                state = self.state[w]
+                if not state:
+                    state.update(t=0, m=torch.zeros_like(w), v=torch.zeros_like(w))
+                state["t"] += 1
+                t, m, v = state["t"], state["m"], state["v"]
+                m.mul_(beta1).add_(w.grad, alpha=1 - beta1)
+                v.mul_(beta2).addcmul_(w.grad, w.grad, value=1 - beta2)
+                r = (m / (1 - beta1**t)) / ((v / (1 - beta2**t)).sqrt() + group["eps"])
+                u = r.add(w, alpha=group["weight_decay"])
+                w.sub_(u, alpha=group["lr"] * float(trust_ratio(w.norm(), u.norm())))
+        return loss

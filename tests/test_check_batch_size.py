@@ -49,3 +49,17 @@ def test_batch_for_step_budget():
         chk.batch_for_step_budget(lambda s, bn, m: math.ceil(bn / (m / s - 1)) if m != s else math.inf)
     with pytest.raises(CheckFailed):  # rounds down
         chk.batch_for_step_budget(lambda s, bn, m: math.inf if m <= s else math.floor(bn / (m / s - 1)))
+
+
+def test_lars_update():
+    def ref(w, g, lr, trust, wd):
+        ratio = w.norm() / (g.norm() + wd * w.norm()) if w.norm() > 0 and g.norm() > 0 else 1.0
+        return -lr * trust * ratio * (g + wd * w)
+
+    chk.lars_update(ref)
+    with pytest.raises(CheckFailed):
+        chk.lars_update(lambda w, g, lr, trust, wd: -lr * trust * (g + wd * w))  # no trust ratio
+    with pytest.raises(CheckFailed):
+        chk.lars_update(lambda w, g, lr, trust, wd: -lr * trust * w.norm() / g.norm() * (g + wd * w))  # decay left out of the ratio
+    with pytest.raises(CheckFailed):  # a zero tensor divides 0 by the gradient's norm and never moves
+        chk.lars_update(lambda w, g, lr, trust, wd: -lr * trust * w.norm() / (g.norm() + wd * w.norm()) * (g + wd * w))

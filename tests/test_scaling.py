@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+import torch
 
 from lrcourse import scaling
 
@@ -74,3 +75,44 @@ def test_plan_combines_the_pieces_for_ddp():
 def test_bad_input_says_what_to_do(call):
     with pytest.raises(ValueError, match="must be|rule must"):
         call()
+
+
+def _one_step(opt_cls, w0, g, **kw):
+    w = torch.nn.Parameter(w0.clone())
+    w.grad = g.clone()
+    opt_cls([w], **kw).step()
+    return w.detach() - w0
+
+
+def test_lars_moves_each_tensor_by_a_fraction_of_its_norm():
+    w0 = torch.randn(6, 4, generator=torch.Generator().manual_seed(0))
+    g = torch.randn(6, 4, generator=torch.Generator().manual_seed(1))
+    d = _one_step(scaling.LARS, w0, g, lr=2.0, trust=0.01, momentum=0.9)
+    assert torch.allclose(d.norm(), 0.02 * w0.norm(), rtol=1e-5)
+    assert torch.allclose(d, _one_step(scaling.LARS, w0, 1000 * g, lr=2.0, trust=0.01), rtol=1e-4)  # blind to the scale of g
+    assert torch.allclose(-d / d.norm(), g / g.norm(), atol=1e-6)  # along -g
+    zero = _one_step(scaling.LARS, torch.zeros(3), torch.ones(3), lr=1.0, trust=0.1)
+    assert torch.allclose(zero, torch.full((3,), -0.1))  # a zero tensor gets the plain rate lr * trust
+
+
+def test_lars_momentum_accumulates_and_weight_decay_is_in_the_ratio():
+    w = torch.nn.Parameter(torch.tensor([3.0, 4.0]))
+    opt = scaling.LARS([w], lr=1.0, trust=0.1, momentum=0.5, weight_decay=0.1)
+    w.grad = torch.tensor([0.0, 1.0])
+    opt.step()
+    local = 0.1 * 5.0 / (1.0 + 0.1 * 5.0)
+    first = local * (torch.tensor([0.0, 1.0]) + 0.1 * torch.tensor([3.0, 4.0]))
+    assert torch.allclose(w.detach(), torch.tensor([3.0, 4.0]) - first, atol=1e-6)
+    with pytest.raises(ValueError):
+        scaling.LARS([w], lr=1.0, momentum=1.0)
+
+
+def test_lamb_step_is_lr_times_the_weight_norm():
+    w0 = torch.randn(5, 3, generator=torch.Generator().manual_seed(2))
+    g = torch.randn(5, 3, generator=torch.Generator().manual_seed(3))
+    d = _one_step(scaling.LAMB, w0, g, lr=0.05, weight_decay=0.01)
+    assert torch.allclose(d.norm(), 0.05 * w0.norm(), rtol=1e-5)
+    d_small = _one_step(scaling.LAMB, w0, 1e-3 * g, lr=0.05)
+    assert torch.allclose(d_small.norm(), 0.05 * w0.norm(), rtol=1e-4)
+    with pytest.raises(ValueError):
+        scaling.LAMB([torch.nn.Parameter(w0)], lr=-1.0)

@@ -9,7 +9,7 @@ import torch
 
 from . import compare
 
-__all__ = ["scaled_lr", "warmup_length", "minibatch_noise", "noise_preserving_lr", "batch_for_step_budget"]
+__all__ = ["scaled_lr", "warmup_length", "minibatch_noise", "noise_preserving_lr", "batch_for_step_budget", "lars_update"]
 
 
 def scaled_lr(fn: Callable[[float, int, int], float]) -> None:
@@ -117,4 +117,44 @@ def batch_for_step_budget(fn: Callable[[float, float, float], float]) -> None:
         [(1000, 100, 2000), (1000, 100, 1100), (1000, 100, 1300), (1000, 300, 1400), (1000, 100, 1000), (500, 64, 300)],
         hint="solve s_min * (1 + b_noise / B) <= max_steps for B and round up; "
         "no batch can go below s_min steps.",
+    )
+
+
+def _lars_update(w: torch.Tensor, g: torch.Tensor, lr: float, trust: float, wd: float) -> torch.Tensor:
+    w, g = w.double(), g.double()
+    w_norm, g_norm = w.norm(), g.norm()
+    ratio = w_norm / (g_norm + wd * w_norm) if w_norm > 0 and g_norm > 0 else 1.0
+    return -lr * trust * ratio * (g + wd * w)
+
+
+def lars_update(fn: Callable[[torch.Tensor, torch.Tensor, float, float, float], torch.Tensor]) -> None:
+    """Check ``fn(w, g, lr, trust, wd)``: the change of one tensor ``w`` in a LARS step without momentum.
+
+    ``-lr * trust * ‖w‖ / (‖g‖ + wd ‖w‖) * (g + wd w)``, with the ratio taken as 1 when ``‖w‖`` or
+    ``‖g‖`` is 0.
+
+    >>> def ref(w, g, lr, trust, wd):
+    ...     ratio = w.norm() / (g.norm() + wd * w.norm()) if w.norm() > 0 and g.norm() > 0 else 1.0
+    ...     return -lr * trust * ratio * (g + wd * w)
+    >>> lars_update(ref)
+    ✅ lars_update: right on all 6 cases.
+    """
+    gen = torch.Generator().manual_seed(0)
+    w = torch.randn(8, 5, generator=gen, dtype=torch.float64)
+    g = 1e-3 * torch.randn(8, 5, generator=gen, dtype=torch.float64)
+    compare(
+        "lars_update",
+        fn,
+        _lars_update,
+        [
+            (w, g, 2.0, 0.001, 0.0),
+            (w, 100 * g, 2.0, 0.001, 0.0),  # the same step: only the gradient's direction counts
+            (3 * w, g, 2.0, 0.001, 0.0),  # three times the step: it is a fraction of the weight norm
+            (w, g, 2.0, 0.001, 5e-4),  # weight decay enters the denominator and the direction
+            (torch.zeros(4, dtype=torch.float64), torch.ones(4, dtype=torch.float64), 1.0, 0.01, 0.0),  # a zero tensor: ratio 1
+            (w[0], g[0], 10.0, 0.02, 1e-3),
+        ],
+        hint="the local rate is trust * ||w|| / (||g|| + wd * ||w||) (1 if a norm is 0); the step is "
+        "-lr * local * (g + wd * w).",
+        tol=1e-5,
     )
