@@ -45,6 +45,7 @@ _HIDING_TAGS = {"hide-input", "hide-cell", "remove-input", "remove-cell"}
 _EXERCISE = re.compile(r"^\s*(`{3,}|:{3,})\{exercise\}[ \t]*(?P<title>[^\n]*)$", re.MULTILINE)
 _LABEL = re.compile(r"^\s*:label:\s*(?P<label>\S+)", re.MULTILINE)
 _CHAPTER = re.compile(r"^(?P<num>\d+)_.+\.ipynb$")
+_POINTS = re.compile(r"^\s*:class:.*\bpoints-(?P<points>\d+(?:\.\d+)?)\b", re.MULTILINE)
 
 
 class MarkerError(ValueError):
@@ -72,6 +73,9 @@ class Exercise:
     title: str
     label: str = ""
     checks: list[str] = field(default_factory=list)
+    points: float = field(default=1.0, repr=False)  # `:class: points-N` on the directive; 1 by default
+    cells: list[int] = field(default_factory=list, repr=False)  # the answer cells (indices in the source)
+    check_cells: list[int] = field(default_factory=list, repr=False)  # the check cells (indices in the source)
 
 
 def solution_blocks(source: str, where: str = "<cell>") -> list[Block]:
@@ -179,14 +183,17 @@ def _source_line(md_text: str | None, cell_source: str) -> int | None:
     return None if at < 0 else md_text.count("\n", 0, at) + 1
 
 
-def _exercise_titles(markdown: str) -> list[tuple[str, str]]:
-    """(title, label) of every ``{exercise}`` directive in a markdown cell."""
+def _exercise_titles(markdown: str) -> list[tuple[str, str, float]]:
+    """(title, label, points) of every ``{exercise}`` directive in a markdown cell."""
     found = []
     matches = list(_EXERCISE.finditer(markdown))
     for k, m in enumerate(matches):
         rest = markdown[m.end() : matches[k + 1].start() if k + 1 < len(matches) else len(markdown)]
         label = _LABEL.search(rest)
-        found.append((m.group("title").strip(), label.group("label") if label else ""))
+        points = _POINTS.search(rest)
+        found.append(
+            (m.group("title").strip(), label.group("label") if label else "", float(points["points"]) if points else 1.0)
+        )
     return found
 
 
@@ -208,12 +215,15 @@ def _check_calls(source: str) -> list[str]:
 
 
 def make_student(
-    nb: NotebookNode, where: str = "<notebook>", md_text: str | None = None
+    nb: NotebookNode, where: str = "<notebook>", md_text: str | None = None, nbgrader: bool = False
 ) -> tuple[NotebookNode, list[Exercise]]:
     """The student version of a solution notebook, and the exercises it found.
 
     ``where`` names the notebook in error messages; ``md_text`` (its paired MyST file, when
-    there is one) lets an error point at the line of the .md as well.
+    there is one) lets an error point at the line of the .md as well. With ``nbgrader=True``
+    the solutions stay between their markers and the cells carry nbgrader's metadata (see
+    :mod:`lrcourse.grade.nbgrader`): the notebook is nbgrader's *source* version, which
+    ``nbgrader generate_assignment`` turns into the release.
 
     >>> from nbformat.v4 import new_notebook, new_markdown_cell, new_code_cell
     >>> nb = new_notebook(cells=[
@@ -230,9 +240,9 @@ def make_student(
     """
     student = copy.deepcopy(nb)
     exercises: list[Exercise] = []
-    pending: list[tuple[str, str]] = []  # exercise directives seen but not yet given a code cell
+    pending: list[tuple[str, str, float]] = []  # exercise directives seen but not yet given a code cell
     current: Exercise | None = None
-    cells = []
+    cells, kept = [], []
     for index, cell in enumerate(student.cells):
         cell.metadata.pop("execution", None)
         if cell.cell_type == "markdown":
@@ -251,18 +261,28 @@ def make_student(
             blocks = solution_blocks(cell.source, cell_where)
             if blocks:
                 if pending or current is None:
-                    title, label = pending.pop(0) if pending else (f"code cell {index + 1}", "")
-                    current = Exercise(len(exercises) + 1, title, label)
+                    title, label, points = pending.pop(0) if pending else (f"code cell {index + 1}", "", 1.0)
+                    current = Exercise(len(exercises) + 1, title, label, points=points)
                     exercises.append(current)
+                current.cells.append(index)
                 message = f"Exercise {current.number}: {current.title}"
-                cell.source = strip_solutions(cell.source, message, cell_where)
+                if not nbgrader:
+                    cell.source = strip_solutions(cell.source, message, cell_where)
                 cell.metadata["tags"] = [t for t in tags if t not in _HIDING_TAGS]
                 if not cell.metadata["tags"]:
                     del cell.metadata["tags"]
                 cell.metadata.pop("jupyter", None)  # e.g. {"source_hidden": true}
             elif current is not None:
-                current.checks.extend(_check_calls(cell.source))
+                calls = _check_calls(cell.source)
+                if calls:
+                    current.checks.extend(calls)
+                    current.check_cells.append(index)
         cells.append(cell)
+        kept.append(index)
+    if nbgrader:
+        from lrcourse.grade.nbgrader import mark
+
+        mark(cells, kept, exercises)
     student.cells = cells
     student.metadata.pop("jupytext", None)  # a student's copy is not paired with our .md
     nbformat.validate(student)
@@ -295,7 +315,7 @@ def _title(nb: NotebookNode, fallback: str) -> str:
     return fallback
 
 
-def readme(listing: Sequence[tuple[str, str, list[Exercise]]]) -> str:
+def readme(listing: Sequence[tuple[str, str, list[Exercise]]], links: dict[str, str] | None = None) -> str:
     """The README of a set of student notebooks: ``(file, chapter title, exercises)`` each.
 
     >>> print(readme([("01_a.ipynb", "1. A", [Exercise(1, "Do it", "ex-01", ["do"])])]))
@@ -318,6 +338,8 @@ def readme(listing: Sequence[tuple[str, str, list[Exercise]]]) -> str:
     ]
     for name, title, exercises in listing:
         out += [f"## {title} (`{name}`)", ""]
+        if links and name in links:
+            out += [f"[Open in Colab]({links[name]})", ""]
         for ex in exercises:
             checks = ", ".join(f"`lrcourse.check.{c}`" for c in ex.checks)
             out.append(f"{ex.number}. {ex.title}" + (f" (check: {checks})" if checks else ""))
@@ -327,8 +349,22 @@ def readme(listing: Sequence[tuple[str, str, list[Exercise]]]) -> str:
     return "\n".join(out)
 
 
-def assign(book: Path, out: Path, numbers: Sequence[int] | None = None) -> list[Path]:
+def assign(
+    book: Path,
+    out: Path,
+    numbers: Sequence[int] | None = None,
+    *,
+    nbgrader: bool = False,
+    colab: str | None = None,
+    instructor: Path | None = None,
+    hidden: Path | None = None,
+) -> list[Path]:
     """Write the student notebooks of chapters ``numbers`` (all when None) and a README to ``out``.
+
+    ``nbgrader``: nbgrader's source version instead (:mod:`lrcourse.grade.nbgrader`). ``colab``: the
+    GitHub folder the notebooks will be pushed to; each gets an "Open in Colab" badge and the
+    README the links. ``instructor``: a folder (outside ``out``) for ``points.csv`` and
+    ``hidden_cases.py`` (copied from ``hidden``, else a template), which ``lrcourse-grade`` reads.
 
     >>> assign(Path("book"), Path("book"))
     Traceback (most recent call last):
@@ -355,8 +391,16 @@ def assign(book: Path, out: Path, numbers: Sequence[int] | None = None) -> list[
         src = found[n]
         md = src.with_suffix(".md")
         nb = nbformat.read(src, as_version=4)
-        student, exercises = make_student(nb, str(src), md.read_text() if md.exists() else None)
+        student, exercises = make_student(nb, str(src), md.read_text() if md.exists() else None, nbgrader=nbgrader)
         students.append((src, student, exercises))
+    from lrcourse.grade import instructor as release
+
+    try:
+        links = {src.name: release.colab_url(colab, src.name) for src, _, _ in students} if colab else {}
+        if instructor is not None:
+            release.write_instructor(instructor, out, {n: ex for n, (_, _, ex) in zip(wanted, students, strict=True)}, hidden)
+    except (ValueError, OSError) as err:
+        raise AssignError(str(err)) from None
     # Only now, with every chapter converted, touch the output folder.
     out.mkdir(parents=True, exist_ok=True)
     written, listing = [], []
@@ -364,10 +408,12 @@ def assign(book: Path, out: Path, numbers: Sequence[int] | None = None) -> list[
         target = out / src.name
         if target.resolve() == src.resolve():  # e.g. a link to the book folder
             raise AssignError(f"{target} is the solution notebook itself; choose another --out.")
+        if src.name in links:
+            student.cells.insert(0, release.badge_cell(links[src.name]))
         nbformat.write(student, target)
         written.append(target)
         listing.append((src.name, _title(student, src.stem), exercises))
-    (out / "README.md").write_text(readme(listing))
+    (out / "README.md").write_text(readme(listing, links))
     return written
 
 
@@ -391,9 +437,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--out", type=Path, default=Path("_build/student"), help="output folder (default: _build/student)"
     )
     parser.add_argument("--book", type=Path, default=None, help="folder of the solution notebooks (default: ./book)")
+    parser.add_argument(
+        "--nbgrader", action="store_true", help="write nbgrader's source version (solutions kept, cell metadata)"
+    )
+    parser.add_argument(
+        "--colab", metavar="URL", help="GitHub folder the notebooks will be pushed to (adds Open-in-Colab links)"
+    )
+    parser.add_argument("--instructor", type=Path, help="folder for points.csv and hidden_cases.py (not for students)")
+    parser.add_argument("--hidden", type=Path, help="the hidden cases to copy into --instructor")
     args = parser.parse_args(argv)
     try:
-        written = assign(args.book or _default_book(), args.out, args.chapters)
+        if args.hidden is not None and args.instructor is None:
+            raise AssignError("--hidden needs --instructor (the folder the hidden cases go to).")
+        written = assign(
+            args.book or _default_book(),
+            args.out,
+            args.chapters,
+            nbgrader=args.nbgrader,
+            colab=args.colab,
+            instructor=args.instructor,
+            hidden=args.hidden,
+        )
     except (MarkerError, AssignError) as err:
         print(f"lrcourse-assign: {err}", file=sys.stderr)
         return 2

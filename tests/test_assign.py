@@ -7,6 +7,7 @@ the second half runs the tool on every chapter of the book and checks what came 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -298,3 +299,57 @@ def test_first_chapter_runs_to_its_first_exercise(students: Path, monkeypatch: p
     assert ename == "NotImplementedError" and title in text or ename == "CheckFailed" and "not implemented" in text, (
         text[-800:]
     )
+
+
+# --- the student edition for Colab, the instructor's folder, nbgrader ------------------------------
+
+
+def test_student_edition_keeps_setup_and_colab_metadata(students: Path) -> None:
+    for chapter in CHAPTERS:
+        solution = nbformat.read(chapter, as_version=4)
+        student = nbformat.read(students / chapter.name, as_version=4)
+        first = next(c for c in solution.cells if c.cell_type == "code")
+        assert next(c for c in student.cells if c.cell_type == "code").source == first.source
+        for key in ("accelerator", "colab", "kernelspec"):
+            assert student.metadata.get(key) == solution.metadata.get(key), (chapter.name, key)
+
+
+def test_colab_links_and_the_instructor_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    book = write_book(tmp_path, {"01_a.ipynb": toy_notebook()})
+    out, inst = tmp_path / "student", tmp_path / "instructor"
+    url = "https://github.com/me/course/tree/main/student"
+    assert assign.main(["--book", str(book), "--out", str(out), "--colab", url, "--instructor", str(inst)]) == 0
+    link = "https://colab.research.google.com/github/me/course/blob/main/student/01_a.ipynb"
+    assert f"[Open in Colab]({link})" in (out / "README.md").read_text()
+    student = nbformat.read(out / "01_a.ipynb", as_version=4)
+    assert link in student.cells[0].source and student.cells[0].cell_type == "markdown"
+    assert (inst / "points.csv").read_text().splitlines()[1] == "1,1,ex-09-double,Double it,1"
+    assert sorted(p.name for p in out.iterdir()) == ["01_a.ipynb", "README.md"], "nothing for the instructor only"
+    assert assign.main(["--book", str(book), "--out", str(out), "--instructor", str(out / "inst")]) == 2
+    assert "inside the students' folder" in capsys.readouterr().err
+    assert assign.main(["--book", str(book), "--out", str(out), "--colab", "https://example.com/x"]) == 2
+    assert "GitHub address" in capsys.readouterr().err
+
+
+def test_nbgrader_metadata(tmp_path: Path) -> None:
+    """Checked against nbgrader's schema 3 rules (nbgrader itself is not a dependency; its validator
+    and `nbgrader generate_assignment` accepted chapters 1 and 3 when this was written)."""
+    nb = toy_notebook()
+    nb.cells[4].source = "lrcourse.check.double(double)"
+    nb.cells[8].source = "lrcourse.check.value('secret_rate', secret_rate, 7.0, hint='7')"
+    book = write_book(tmp_path, {"01_a.ipynb": nb})
+    assert assign.main(["--book", str(book), "--out", str(tmp_path / "src"), "--nbgrader"]) == 0
+    nb = nbformat.read(tmp_path / "src" / "01_a.ipynb", as_version=4)
+    meta = [(c, c.metadata["nbgrader"]) for c in nb.cells if "nbgrader" in c.metadata]
+    ids = [m["grade_id"] for _, m in meta]
+    assert len(ids) == len(set(ids)) and all(re.fullmatch(r"[A-Za-z0-9_-]+", i) for i in ids)
+    for cell, m in meta:
+        assert m["schema_version"] == 3 and cell.cell_type == "code"
+        assert set(m) >= {"grade", "grade_id", "locked", "solution", "task"}
+        if m["grade"]:
+            assert m["points"] > 0 and m["locked"] and not m["solution"]
+        else:
+            assert m["solution"] and "### BEGIN SOLUTION" in cell.source  # nbgrader strips it itself
+    answers = [c for c, m in meta if m["solution"]]
+    tests = [m for _, m in meta if m["grade"]]
+    assert len(answers) == 2 and [t["grade_id"] for t in tests] == ["ex-09-double-check", "ex-09-value-check"]

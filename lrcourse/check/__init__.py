@@ -14,6 +14,8 @@ from typing import Any
 
 import torch
 
+from lrcourse.grade import recorder as _grading
+
 
 class CheckFailed(AssertionError):
     """A wrong answer: the message says what was expected, what came back, and a hint."""
@@ -55,6 +57,8 @@ def compare(
     ✅ double: right on all 2 cases.
     """
     cases = list(cases)
+    if _grading.active():  # lrcourse-grade: count every case (hidden ones too), raise nothing
+        return _grading.compare(name, student, reference, cases, hint=hint, tol=tol, close=_close, short=_short)
     for case in cases:
         expected = reference(*case)
         if student is Ellipsis or student is None:
@@ -78,6 +82,8 @@ def value(name: str, got: Any, expected: Any, *, hint: str, tol: float = 1e-6) -
     >>> value("answer", 42, 42, hint="six times seven")
     ✅ answer: right.
     """
+    if _grading.active():
+        return _grading.value(name, got, expected, hint=hint, tol=tol, close=_close, short=_short)
     if got is Ellipsis or got is None:
         raise CheckFailed(f"❌ {name}: no answer yet. Hint: {hint}")
     if not _close(got, expected, tol):
