@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-Schedule = Callable[[int], float]
+from .runtime import Schedule
 
 __all__ = [
     "Schedule",
