@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from .profiles import device as default_device
+from .runtime import atomic_save
 
 DATASETS = ("mnist1d", "spirals", "blobs", "fashion_mnist", "cifar10")
 
@@ -184,7 +185,7 @@ def _mnist1d(seed: int, root: Path, **_: object) -> Data:
             "x_test": torch.as_tensor(raw["x_test"], dtype=torch.float32),
             "y_test": torch.as_tensor(raw["y_test"], dtype=torch.long),
         }
-        _atomic_save(blob, path)
+        atomic_save(blob, path)
     mean, std = blob["x"].mean(), blob["x"].std()
     return Data(
         "mnist1d",
@@ -194,13 +195,6 @@ def _mnist1d(seed: int, root: Path, **_: object) -> Data:
         blob["y_test"],
         10,
     )
-
-
-def _atomic_save(obj: object, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 # --------------------------------------------------------------------------- torchvision sets

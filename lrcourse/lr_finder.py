@@ -25,22 +25,24 @@ number generator bit for bit, so the test leaves no trace.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, Union
+from typing import Any, NamedTuple, Union
 
 import numpy as np
 import torch
 from torch import nn
 
-from .data import Data, batches, num_batches
+from .data import Data
 from .profiles import profile
-from .runtime import Amp, channels_last, place, precision
-from .train import LossFn, _progress, evaluate, get_loss
+from .runtime import EMA, Amp, LossFn, generator, get_loss, lr_ratios, place, precision, set_lr
+from .runtime import progress as progress_bar
+from .train import Batch, BatchSource, evaluate, train_step
 
 METHODS = ("valley", "steepest", "min10")
 STEP_MODES = ("exp", "linear")
@@ -108,13 +110,8 @@ def smooth_losses(losses: Sequence[float], beta: float = 0.98) -> list[float]:
     >>> smooth_losses([2.0, 2.0, 2.0], beta=0.9)
     [2.0, 2.0, 2.0]
     """
-    if not 0.0 <= beta < 1.0:
-        raise ValueError(f"smooth must be in [0, 1), got {beta}; 0.98 is the usual choice.")
-    out, avg = [], 0.0
-    for i, loss in enumerate(losses):
-        avg = beta * avg + (1 - beta) * loss
-        out.append(avg / (1 - beta ** (i + 1)))
-    return out
+    ema = EMA(beta)
+    return [ema.update(loss) for loss in losses]
 
 
 def diverged(smoothed: float, best: float, diverge: float = 4.0) -> bool:
@@ -232,6 +229,90 @@ class Spread(NamedTuple):
     refused: int
 
 
+class Descent(NamedTuple):
+    """What a suggestion rule reads: the rates and smoothed losses (arrays), the index of the smoothed
+    minimum, the steps at the start no rule reads (the first tenth, at least 5), and the fall.
+
+    >>> Descent(np.array([1e-3, 1e-2]), np.array([1.0, 0.5]), 1, 0, 0.5).best
+    1
+    """
+
+    lrs: np.ndarray
+    smoothed: np.ndarray
+    best: int
+    skip: int
+    drop: float
+
+
+def valley(result: RangeTestResult, d: Descent) -> Suggestion:
+    """The longest stretch, past the first tenth of the steps, over which the smoothed loss keeps
+    falling, and the LR in its middle (in ``log lr``): well inside the descent, clear of the minimum
+    where training starts to blow up (fastai's ``valley`` also takes a middle, of the longest
+    decreasing subsequence: see :func:`fastai_valley`).
+
+    >>> lrs = lr_schedule_exp(1e-4, 1.0, 40)
+    >>> loss = [2.0 - math.tanh(3 + math.log10(lr)) for lr in lrs]
+    >>> 1e-4 < RangeTestResult(lrs, loss, loss, "done").suggest(valley).lr < 1.0
+    True
+    """
+    s, lrs, m, skip = d.smoothed, d.lrs, d.best, d.skip
+    x = np.log(lrs[: m + 1])
+    # as for steepest: the first steps' wiggles are the EMA settling, not descent
+    a, b = _longest_descent(s[skip : m + 1], tol=0.02 * d.drop)
+    a, b = a + skip, b + skip
+    if b - a < 2:
+        raise ValueError("No suggestion: the smoothed loss has no sustained descent; start lower.")
+    x_pick = (x[a] + x[b]) / 2
+    k = int(np.argmin(np.abs(x - x_pick)))
+    return Suggestion(
+        float(lrs[k]),
+        f"valley: the loss falls steadily from lr={lrs[a]:.2g} to lr={lrs[b]:.2g} "
+        f"({s[a]:.3g} -> {s[b]:.3g}); lr={lrs[k]:.2g} lies in its middle (in log lr).",
+    )
+
+
+def steepest(result: RangeTestResult, d: Descent) -> Suggestion:
+    """The LR where the smoothed loss falls fastest against ``log lr``, past the first tenth of the
+    steps (at least 5): there the smoothed curve has averaged only a few batches, and its slope is
+    the difference between two batches, not learning.
+
+    >>> lrs = lr_schedule_exp(1e-4, 1.0, 40)
+    >>> loss = [2.0 - math.tanh(3 + math.log10(lr)) for lr in lrs]
+    >>> 1e-4 < RangeTestResult(lrs, loss, loss, "done").suggest(steepest).lr < 1e-2
+    True
+    """
+    s, lrs, m, skip = d.smoothed, d.lrs, d.best, d.skip
+    slope = np.gradient(s[: m + 1], np.log(lrs[: m + 1]))
+    k = skip + int(np.argmin(slope[skip:]))  # m >= skip: descent() refuses otherwise
+    if not slope[k] < 0:
+        raise ValueError("No suggestion: the smoothed loss never falls with the learning rate.")
+    return Suggestion(
+        float(lrs[k]),
+        f"steepest: the smoothed loss falls fastest ({slope[k]:.3g} per unit of ln lr) at lr={lrs[k]:.2g}.",
+    )
+
+
+def min10(result: RangeTestResult, d: Descent) -> Suggestion:
+    """The LR at the minimum smoothed loss, divided by 10.
+
+    >>> lrs = lr_schedule_exp(1e-4, 1.0, 40)
+    >>> loss = [2.0 - math.tanh(3 + math.log10(lr)) for lr in lrs]
+    >>> round(RangeTestResult(lrs, loss, loss, "done").suggest(min10).lr, 6)
+    0.1
+    """
+    s, lrs, m = d.smoothed, d.lrs, d.best
+    return Suggestion(
+        float(lrs[m] / 10),
+        f"min10: the smoothed loss is lowest ({s[m]:.3g}) at lr={lrs[m]:.2g}; "
+        "a tenth of that stays clear of the edge of divergence.",
+    )
+
+
+Rule = Callable[["RangeTestResult", Descent], Suggestion]
+RULES: dict[str, Rule] = {"valley": valley, "steepest": steepest, "min10": min10}
+"""The suggestion rules by name; add your own (``RULES["mine"] = rule``) to use it by name."""
+
+
 @dataclass
 class RangeTestResult:
     """What :func:`range_test` recorded: per step ``lrs`` (group 0), raw ``losses``, ``smoothed``.
@@ -266,31 +347,39 @@ class RangeTestResult:
             raise ValueError("The range test recorded no finite loss; lower start_lr.")
         return min(finite)[1]
 
-    def suggest(self, method: str = "valley") -> Suggestion:
+    def suggest(self, method: str | Rule = "valley") -> Suggestion:
         """The LR one rule reads off the curve, with its reason; ``ValueError`` when it must refuse.
 
-        * ``"valley"``: the longest stretch, past the first tenth of the steps, over which the
-          smoothed loss keeps falling, and the LR in its middle (in ``log lr``): well inside the descent, clear of the
-          minimum where training starts to blow up (fastai's ``valley`` also takes a middle,
-          of the longest decreasing subsequence: see :func:`fastai_valley`).
+        ``method`` names a rule of :data:`RULES` (:func:`valley`, :func:`steepest`, :func:`min10`)
+        or is a rule itself: any function ``rule(result, descent) -> Suggestion`` (see
+        :class:`Descent`), so a rule of your own plugs in without touching this class.
 
         Every rule refuses (``ValueError``) when the smoothed loss did not fall from its start
         by more than three standard errors (:meth:`fall_error`, from the batch noise of
         :meth:`noise`), or 1% of the start; the message says which knob to turn, with numbers
         from the run.
-        * ``"steepest"``: the LR where the smoothed loss falls fastest against ``log lr``,
-          past the first tenth of the steps (at least 5): there the smoothed curve has averaged
-          only a few batches, and its slope is the difference between two batches, not learning.
-        * ``"min10"``: the LR at the minimum smoothed loss, divided by 10.
 
         >>> lrs = lr_schedule_exp(1e-4, 1.0, 40)
         >>> loss = [2.0 - math.tanh(3 + math.log10(lr)) if lr < 0.3 else 10.0 for lr in lrs]
         >>> r = RangeTestResult(lrs, loss, loss, "done")
         >>> 1e-3 < r.suggest("steepest").lr < 1e-2
         True
+        >>> r.suggest(lambda r, d: Suggestion(float(d.lrs[d.best] / 3), "a third of the minimum")).lr < 0.1
+        True
         """
-        if method not in METHODS:
-            raise ValueError(f"Unknown method {method!r}; use one of {', '.join(METHODS)}.")
+        rule = RULES.get(method) if isinstance(method, str) else method
+        if rule is None:
+            raise ValueError(f"Unknown method {method!r}; use one of {', '.join(RULES)} or a rule function.")
+        return rule(self, self.descent())
+
+    def descent(self) -> Descent:
+        """The curve as the rules read it, after the check every rule shares (``ValueError`` if it fails).
+
+        >>> lrs = lr_schedule_exp(1e-4, 1.0, 40)
+        >>> loss = [2.0 - math.tanh(3 + math.log10(lr)) for lr in lrs]
+        >>> RangeTestResult(lrs, loss, loss, "done").descent().best
+        39
+        """
         s = np.asarray(self.smoothed, dtype=float)
         lrs = np.asarray(self.lrs, dtype=float)
         if len(s) < 5:
@@ -301,35 +390,7 @@ class RangeTestResult:
         start, m, noise, drop = self._fall()
         if m < self._skip or not drop > max(FALL_SE * self.fall_error(noise), 0.01 * abs(start)):
             raise ValueError(self._refusal(start, m, noise, drop))
-        if method == "min10":
-            return Suggestion(
-                float(lrs[m] / 10),
-                f"min10: the smoothed loss is lowest ({s[m]:.3g}) at lr={lrs[m]:.2g}; "
-                "a tenth of that stays clear of the edge of divergence.",
-            )
-        x = np.log(lrs[: m + 1])
-        if method == "steepest":
-            slope = np.gradient(s[: m + 1], x)
-            skip = self._skip
-            k = skip + int(np.argmin(slope[skip:]))  # m >= skip: _fall refuses otherwise
-            if not slope[k] < 0:
-                raise ValueError("No suggestion: the smoothed loss never falls with the learning rate.")
-            return Suggestion(
-                float(lrs[k]),
-                f"steepest: the smoothed loss falls fastest ({slope[k]:.3g} per unit of ln lr) at lr={lrs[k]:.2g}.",
-            )
-        skip = self._skip  # as for steepest: the first steps' wiggles are the EMA settling, not descent
-        a, b = _longest_descent(s[skip : m + 1], tol=0.02 * drop)
-        a, b = a + skip, b + skip
-        if b - a < 2:
-            raise ValueError("No suggestion: the smoothed loss has no sustained descent; start lower.")
-        x_pick = (x[a] + x[b]) / 2
-        k = int(np.argmin(np.abs(x - x_pick)))
-        return Suggestion(
-            float(lrs[k]),
-            f"valley: the loss falls steadily from lr={lrs[a]:.2g} to lr={lrs[b]:.2g} "
-            f"({s[a]:.3g} -> {s[b]:.3g}); lr={lrs[k]:.2g} lies in its middle (in log lr).",
-        )
+        return Descent(lrs, s, m, self._skip, drop)
 
     @property
     def _skip(self) -> int:
@@ -465,33 +526,16 @@ class RangeTestResult:
                 pass
         return out
 
-    def plot(self, ax=None, *, methods: Sequence[str] = METHODS):  # -> matplotlib Figure
-        """Raw and smoothed loss against LR (log x), with the suggestions marked.
+    def plot(self, ax: Any = None, *, methods: Sequence[str] = METHODS) -> Any:
+        """Raw and smoothed loss against LR (log x), with the suggestions marked: :func:`lrcourse.plots.range_test_figure`.
 
         >>> r = RangeTestResult([1e-3, 1e-2, 1e-1], [1.0, 0.5, 2.0], [1.0, 0.8, 1.2], "done")
         >>> r.plot().axes[0].get_xscale()
         'log'
         """
-        from .plots import COLORS, _axes
+        from .plots import range_test_figure
 
-        fig, ax = _axes(ax)
-        ax.plot(self.lrs, self.losses, color=COLORS[7], alpha=0.35, lw=1, label="batch loss")
-        ax.plot(self.lrs, self.smoothed, color=COLORS[0], lw=2, label="smoothed")
-        for i, method in enumerate(methods):
-            try:
-                sug = self.suggest(method)
-            except ValueError:
-                continue
-            ax.axvline(sug.lr, ls="--", color=COLORS[1 + i], label=f"{method}: {sug.lr:.2g}")
-        finite = [v for v in self.smoothed if math.isfinite(v)]
-        if finite:
-            low, start = min(finite), finite[0]
-            ax.set_ylim(low - 0.1 * abs(start - low) - 1e-3, max(start, low) + 0.6 * abs(start - low) + 1e-3)
-        ax.set_xscale("log")
-        ax.set_xlabel("learning rate")
-        ax.set_ylabel("loss")
-        ax.legend()
-        return fig
+        return range_test_figure(self, ax=ax, methods=methods)
 
 
 def _longest_descent(s: np.ndarray, tol: float, flat: float = 0.05) -> tuple[int, int]:
@@ -525,9 +569,64 @@ def _longest_descent(s: np.ndarray, tol: float, flat: float = 0.05) -> tuple[int
 # --------------------------------------------------------------------------- the test
 
 
+def _check_args(start_lr: float, end_lr: float, num_iter: int, step_mode: str, smooth: float, diverge: float,
+                accumulation_steps: int, repeats: int, optimizer: torch.optim.Optimizer) -> None:
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}.")
+    _check_range(start_lr, end_lr, num_iter)
+    if step_mode not in STEP_MODES:
+        raise ValueError(f"step_mode must be 'exp' or 'linear', got {step_mode!r}.")
+    if not 0.0 <= smooth < 1.0:
+        raise ValueError(f"smooth must be in [0, 1), got {smooth}; 0.98 is the usual choice.")
+    if not diverge > 1.0:
+        raise ValueError(f"diverge must be above 1 (a multiple of the best loss), got {diverge}.")
+    if accumulation_steps < 1:
+        raise ValueError(f"accumulation_steps must be at least 1, got {accumulation_steps}.")
+    base = optimizer.param_groups[0]["lr"]
+    if not base > 0:
+        raise ValueError(
+            f"The optimizer's first param group has lr={base}; give it a positive lr "
+            "(the other groups' LRs are kept as ratios to it)."
+        )
+
+
+@contextlib.contextmanager
+def preserved(model: nn.Module, optimizer: torch.optim.Optimizer, devices: Sequence = ()) -> Iterator[None]:
+    """Run the block, then put back the model (parameters and buffers), its train/eval mode, the
+    optimizer (state and param groups, gradients cleared) and torch's random number generators.
+
+    >>> m = nn.Linear(2, 2); opt = torch.optim.SGD(m.parameters(), lr=0.1); w = m.weight.clone()
+    >>> with preserved(m, opt):
+    ...     _ = m.weight.data.add_(1.0)
+    >>> torch.equal(m.weight, w)
+    True
+    """
+    was_training = model.training
+    model_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    opt_state = copy.deepcopy(optimizer.state_dict())
+    try:
+        with torch.random.fork_rng(devices=list(devices)):
+            yield
+    finally:
+        with torch.no_grad():
+            model.load_state_dict(model_state)
+        optimizer.load_state_dict(opt_state)
+        optimizer.zero_grad(set_to_none=True)
+        model.train(was_training)
+
+
+def _stop(i: int, lr: float, loss: float, sm: float, best: float, diverge: float) -> str | None:
+    """Why the test stops at step ``i``, or ``None`` when it goes on."""
+    if not math.isfinite(loss) or not math.isfinite(sm):
+        return f"stopped at step {i} (lr={lr:.3g}): the loss became {loss}"
+    if diverged(sm, best, diverge):
+        return f"stopped at step {i} (lr={lr:.3g}): the smoothed loss {sm:.3g} exceeded {diverge:g}x the best {best:.3g}"
+    return None
+
+
 def range_test(
     model: nn.Module,
-    data: Data,
+    data: Data | Iterable[Batch],
     optimizer: torch.optim.Optimizer,
     loss_fn: Union[str, LossFn] = "cross_entropy",
     *,
@@ -550,11 +649,14 @@ def range_test(
     ``num_iter`` defaults to 40 steps per decade of rates (:func:`default_num_iter`: 320 from
     1e-7 to 10). Each of the ``num_iter`` steps sets group 0's LR from the schedule (other groups keep
     their ratio to it), takes ``accumulation_steps`` batches of ``batch_size`` (averaging
-    their gradients), and steps the optimizer. The recorded loss is the training batch loss
+    their gradients), and steps the optimizer: :func:`lrcourse.train.train_step`, the step
+    ``fit`` takes. The recorded loss is the training batch loss
     before the step, or, with ``val_data`` (a :class:`Data`, whose test split is used, or an
     ``(x, y)`` pair), the validation loss after it. Data shorter than the test is cycled
-    (with a warning). As in :func:`lrcourse.train.fit`, the model (and the optimizer's state)
-    is first moved to the device of ``data``, where it stays, and ``amp`` picks the precision
+    (with a warning). ``data`` may also be any iterable of ``(x, y)`` batches, such as a
+    ``DataLoader`` (read again from its start when it runs out). As in :func:`lrcourse.train.fit`,
+    the model (and the optimizer's state) is first moved to the device of ``data``, where it
+    stays, and ``amp`` picks the precision
     (:func:`lrcourse.runtime.precision`: by the hardware when ``None``, float32 when ``False``).
 
     >>> from lrcourse.data import load
@@ -570,145 +672,82 @@ def range_test(
     seeds ``seed, seed + 1, ...``; the result is the first run, and all ``k`` are in its
     ``repeats``, so that :meth:`RangeTestResult.spread` can say how much the advice moves.
     """
-    if num_iter is None:
-        num_iter = default_num_iter(start_lr, end_lr)
+    num_iter = default_num_iter(start_lr, end_lr) if num_iter is None else num_iter
+    args = dict(start_lr=start_lr, end_lr=end_lr, num_iter=num_iter, step_mode=step_mode, smooth=smooth,
+                diverge=diverge, accumulation_steps=accumulation_steps)
     if repeats > 1:
         first = seed if seed is not None else int(torch.randint(0, 2**31 - repeats, (1,)))
-        runs = [
-            range_test(model, data, optimizer, loss_fn, start_lr=start_lr, end_lr=end_lr, num_iter=num_iter,
-                       step_mode=step_mode, smooth=smooth, diverge=diverge, accumulation_steps=accumulation_steps,
-                       val_data=val_data, batch_size=batch_size, seed=first + j, progress=progress, amp=amp)
-            for j in range(repeats)
-        ]
+        runs = [range_test(model, data, optimizer, loss_fn, **args, val_data=val_data, batch_size=batch_size,
+                           seed=first + j, progress=progress, amp=amp) for j in range(repeats)]
         runs[0].repeats = runs
         return runs[0]
-    if repeats < 1:
-        raise ValueError(f"repeats must be at least 1, got {repeats}.")
-    _check_range(start_lr, end_lr, num_iter)
-    if step_mode not in STEP_MODES:
-        raise ValueError(f"step_mode must be 'exp' or 'linear', got {step_mode!r}.")
-    if not 0.0 <= smooth < 1.0:
-        raise ValueError(f"smooth must be in [0, 1), got {smooth}; 0.98 is the usual choice.")
-    if not diverge > 1.0:
-        raise ValueError(f"diverge must be above 1 (a multiple of the best loss), got {diverge}.")
-    if accumulation_steps < 1:
-        raise ValueError(f"accumulation_steps must be at least 1, got {accumulation_steps}.")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
-    if not isinstance(data, Data):
-        raise ValueError(f"data must be an lrcourse.data.Data (from lrcourse.load), got {type(data).__name__}.")
-    groups = optimizer.param_groups
-    base = groups[0]["lr"]
-    if not base > 0:
-        raise ValueError(
-            f"The optimizer's first param group has lr={base}; give it a positive lr "
-            "(the other groups' LRs are kept as ratios to it)."
-        )
-    ratios = [g["lr"] / base for g in groups]
-    dev = data.x_train.device
+    _check_args(**args, repeats=repeats, optimizer=optimizer)
+    source = BatchSource(data, model, batch_size, caller="range_test")
+    groups, dev = optimizer.param_groups, source.device
+    ratios = lr_ratios(groups)
     place(model, dev, optimizer)
-    lrs_plan = (lr_schedule_exp if step_mode == "exp" else lr_schedule_linear)(start_lr, end_lr, num_iter)
+    plan = (lr_schedule_exp if step_mode == "exp" else lr_schedule_linear)(start_lr, end_lr, num_iter)
     loss_of = get_loss(loss_fn)
     if isinstance(val_data, Data):
         val_data = (val_data.x_test, val_data.y_test)
     if val_data is not None:
         val_data = (val_data[0].to(dev), val_data[1].to(dev))
-
-    n = len(data.x_train)
-    per_pass = num_batches(n, batch_size)
-    needed = num_iter * accumulation_steps
-    notes = []
-    if needed > per_pass:
-        notes.append(
-            f"The data holds {per_pass} batches of {batch_size} but the test needs {needed}; "
-            f"it cycles through the data {needed / per_pass:.1f} times."
-        )
-        warnings.warn(notes[-1], stacklevel=2)
-
-    # Everything the test touches, saved so it can be put back bit for bit.
-    was_training = model.training
-    model_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    opt_state = copy.deepcopy(optimizer.state_dict())
+    needed, per_pass = num_iter * accumulation_steps, source.per_epoch
+    notes = [] if per_pass is None or needed <= per_pass else [
+        f"The data holds {per_pass} batches{f' of {batch_size}' if isinstance(data, Data) else ''} "
+        f"but the test needs {needed}; "
+        f"it cycles through the data {needed / per_pass:.1f} times."
+    ]
+    for note in notes:
+        warnings.warn(note, stacklevel=2)
 
     prec = precision(dev, amp)
-    scaler = prec.grad_scaler()
+    scaler = prec.grad_scaler() if prec.scaler else None
     lrs, losses, smoothed = [], [], []
-    stop_reason = f"completed all {num_iter} steps up to lr={lrs_plan[-1]:.3g}"
-    show = progress if progress is not None else profile() != "ci"
-    bar = _progress(num_iter, show)
-    bar.set_description("range test")
+    stop_reason = f"completed all {num_iter} steps up to lr={plan[-1]:.3g}"
+    bar = progress_bar(num_iter, progress if progress is not None else profile() != "ci", desc="range test")
     started = time.perf_counter()
-    devices = [dev] if dev.type == "cuda" else []
-    try:
-        with torch.random.fork_rng(devices=devices):
-            gen = torch.Generator().manual_seed(
-                seed if seed is not None else int(torch.randint(0, 2**31, (1,)))
-            )
+    with contextlib.closing(bar), preserved(model, optimizer, [dev] if dev.type == "cuda" else []):
+        feed = source.stream(generator(seed))
+        model.train()
+        ema, best = EMA(smooth), math.inf
+        for i, lr in enumerate(plan):
+            set_lr(groups, lr, ratios)
+            total = 0.0
 
-            def stream():
-                while True:
-                    yield from batches(n, batch_size, generator=gen, device=dev)
+            def add(loss: torch.Tensor) -> bool:  # the batch loss, read before its backward pass
+                nonlocal total
+                total += loss.item()
+                return math.isfinite(total)
 
-            feed = stream()
-            model.train()
-            avg, best = 0.0, math.inf
-            for i, lr in enumerate(lrs_plan):
-                for g, r in zip(groups, ratios):
-                    g["lr"] = lr * r
-                optimizer.zero_grad(set_to_none=True)
-                total = 0.0
-                for _ in range(accumulation_steps):
-                    idx = next(feed)
-                    with prec.autocast():
-                        out = model(channels_last(data.x_train[idx]))
-                    batch_loss = loss_of(out.float(), data.y_train[idx]) / accumulation_steps
-                    total += batch_loss.item()
-                    if not math.isfinite(total):
-                        break
-                    scaler.scale(batch_loss).backward()
-                if math.isfinite(total):
-                    scaler.step(optimizer)
-                    scaler.update()
-                    if val_data is not None:
-                        total = evaluate(model, val_data[0], val_data[1], loss_of, amp=amp)[0]
-                        model.train()
-                avg = smooth * avg + (1 - smooth) * total
-                sm = avg / (1 - smooth ** (i + 1))
-                lrs.append(lr)
-                losses.append(total)
-                smoothed.append(sm)
-                bar.update(1)
-                if not math.isfinite(total) or not math.isfinite(sm):
-                    stop_reason = f"stopped at step {i} (lr={lr:.3g}): the loss became {total}"
-                    break
-                if diverged(sm, best, diverge):
-                    stop_reason = (
-                        f"stopped at step {i} (lr={lr:.3g}): the smoothed loss {sm:.3g} "
-                        f"exceeded {diverge:g}x the best {best:.3g}"
-                    )
-                    break
-                best = min(best, sm)
-    finally:
-        bar.close()
-        with torch.no_grad():
-            model.load_state_dict(model_state)
-        optimizer.load_state_dict(opt_state)
-        optimizer.zero_grad(set_to_none=True)
-        model.train(was_training)
-    return RangeTestResult(
-        lrs=lrs,
-        losses=losses,
-        smoothed=smoothed,
-        stop_reason=stop_reason,
-        num_iter=num_iter,
-        cycles=needed / per_pass,
-        seconds=time.perf_counter() - started,
-        notes=notes,
-    )
+            step = [next(feed) for _ in range(accumulation_steps)] if accumulation_steps > 1 else next(feed)
+            done = train_step(model, optimizer, step, loss_of, prec=prec, scaler=scaler, measure_norm=False,
+                              on_loss=add)
+            if done is not None and val_data is not None:
+                total = evaluate(model, val_data[0], val_data[1], loss_of, amp=amp)[0]
+            sm = ema.update(total)
+            lrs.append(lr)
+            losses.append(total)
+            smoothed.append(sm)
+            bar.update(1)
+            stop_reason = _stop(i, lr, total, sm, best, diverge) or stop_reason
+            if stop_reason.startswith("stopped"):
+                break
+            best = min(best, sm)
+    return RangeTestResult(lrs=lrs, losses=losses, smoothed=smoothed, stop_reason=stop_reason, num_iter=num_iter,
+                           cycles=needed / per_pass if per_pass else math.nan,
+                           seconds=time.perf_counter() - started, notes=notes)
 
 
 __all__ = [
     "METHODS",
+    "RULES",
+    "Descent",
+    "Rule",
+    "min10",
+    "preserved",
+    "steepest",
+    "valley",
     "RangeTestResult",
     "Spread",
     "Suggestion",

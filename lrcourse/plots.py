@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import matplotlib
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from .runtime import EMA
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f"]
 
@@ -103,9 +106,8 @@ def smooth(values: Iterable[float], beta: float = 0.9) -> list[float]:
     >>> smooth([1.0, 1.0, 1.0])
     [1.0, 1.0, 1.0]
     """
-    from .lr_finder import smooth_losses
-
-    return smooth_losses(list(values), beta)
+    ema = EMA(beta)
+    return [ema.update(v) for v in values]
 
 
 def capped_curve(values: Sequence[float], cap: float, label: str, *, ax: Axes | None = None) -> Figure:
@@ -175,4 +177,37 @@ def history_figure(hist: object, title: str | None = None) -> Figure:
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    return fig
+
+
+def range_test_figure(
+    result: Any, ax: Axes | None = None, *, methods: Sequence[str] = ("valley", "steepest", "min10")
+) -> Figure:
+    """A range test's raw and smoothed loss against LR (log x), with each rule's suggestion marked.
+
+    ``result`` is a :class:`lrcourse.lr_finder.RangeTestResult` (its ``.plot()`` calls this); a rule
+    that refuses is left out.
+
+    >>> from lrcourse.lr_finder import RangeTestResult
+    >>> r = RangeTestResult([1e-3, 1e-2, 1e-1], [1.0, 0.5, 2.0], [1.0, 0.8, 1.2], "done")
+    >>> range_test_figure(r).axes[0].get_xscale()
+    'log'
+    """
+    fig, ax = _axes(ax)
+    ax.plot(result.lrs, result.losses, color=COLORS[7], alpha=0.35, lw=1, label="batch loss")
+    ax.plot(result.lrs, result.smoothed, color=COLORS[0], lw=2, label="smoothed")
+    for i, method in enumerate(methods):
+        try:
+            sug = result.suggest(method)
+        except ValueError:
+            continue
+        ax.axvline(sug.lr, ls="--", color=COLORS[1 + i], label=f"{method}: {sug.lr:.2g}")
+    finite = [v for v in result.smoothed if math.isfinite(v)]
+    if finite:
+        low, start = min(finite), finite[0]
+        ax.set_ylim(low - 0.1 * abs(start - low) - 1e-3, max(start, low) + 0.6 * abs(start - low) + 1e-3)
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("loss")
+    ax.legend()
     return fig

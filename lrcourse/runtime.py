@@ -1,6 +1,8 @@
-"""What the hardware decides, in one place: the precision a step runs in, and where the model lives.
+"""The runtime pieces every layer shares: precision, placement, progress bars, generators, LR ratios,
+the loss registry, a streaming EMA and an atomic save.
 
-A bottom module (it imports nothing from ``lrcourse``): :func:`lrcourse.train.fit`,
+The bottom module of the library: it imports nothing from ``lrcourse``, and every other module
+may import from it (``tests/test_structure.py`` holds the order). :func:`lrcourse.train.fit`,
 :func:`lrcourse.train.evaluate` and :func:`lrcourse.lr_finder.range_test` all ask
 :func:`precision` and :func:`place`, so the three never disagree.
 
@@ -17,13 +19,19 @@ Precision by capability:
 from __future__ import annotations
 
 import contextlib
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Union
+from pathlib import Path
+from typing import Any, Union
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 Amp = Union[bool, str, None]
+Schedule = Callable[[int], float]
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 _NAMES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}
 
 
@@ -136,3 +144,116 @@ def channels_last(x: torch.Tensor) -> torch.Tensor:
     if x.is_cuda and x.dim() == 4:
         return x.contiguous(memory_format=torch.channels_last)
     return x
+
+
+# --------------------------------------------------------------------------- losses
+
+
+def mse_onehot(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean squared error between the softmax of the logits and the one-hot targets.
+
+    >>> round(mse_onehot(torch.tensor([[10.0, -10.0]]), torch.tensor([0])).item(), 6)
+    0.0
+    """
+    p = logits.float().softmax(-1)
+    return F.mse_loss(p, F.one_hot(y, p.shape[-1]).to(p.dtype), reduction="sum") / len(y)
+
+
+LOSSES: dict[str, LossFn] = {"cross_entropy": F.cross_entropy, "mse": mse_onehot}
+
+
+def get_loss(loss: Union[str, LossFn]) -> LossFn:
+    """A loss function from its name (``"cross_entropy"``, ``"mse"``) or the function itself.
+
+    >>> get_loss("cross_entropy") is F.cross_entropy
+    True
+    """
+    if callable(loss):
+        return loss
+    if loss not in LOSSES:
+        raise ValueError(f"Unknown loss {loss!r}; use one of {', '.join(LOSSES)} or a function.")
+    return LOSSES[loss]
+
+
+# --------------------------------------------------------------------------- the loop's small parts
+
+
+def progress(total: int | None, show: bool, desc: str = "training", unit: str = "step") -> Any:
+    """A tqdm progress bar (``show=False``: a disabled one, which costs nothing); close it in a ``finally``.
+
+    >>> bar = progress(3, show=False)
+    >>> bar.update(1); bar.close()
+    """
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, disable=not show, desc=desc, unit=unit, leave=False)
+
+
+def generator(seed: int | None = None) -> torch.Generator:
+    """A CPU generator seeded with ``seed``, or, when ``None``, with a seed drawn from torch's global one.
+
+    >>> a, b = generator(0), generator(0)
+    >>> torch.equal(torch.randperm(5, generator=a), torch.randperm(5, generator=b))
+    True
+    """
+    return torch.Generator().manual_seed(seed if seed is not None else int(torch.randint(0, 2**31, (1,))))
+
+
+def lr_ratios(groups: Sequence[dict]) -> list[float]:
+    """Each param group's learning rate as a ratio to the first group's (all 1 when that one is 0).
+
+    >>> lr_ratios([{"lr": 0.1}, {"lr": 0.4}])
+    [1.0, 4.0]
+    """
+    base = groups[0]["lr"] or 1.0
+    return [g["lr"] / base for g in groups]
+
+
+def set_lr(groups: Sequence[dict], lr: float, ratios: Sequence[float]) -> None:
+    """Set the first group's learning rate to ``lr`` and the others to ``lr`` times their ratio.
+
+    >>> groups = [{"lr": 0.1}, {"lr": 0.4}]
+    >>> set_lr(groups, 1.0, lr_ratios(groups)); [g["lr"] for g in groups]
+    [1.0, 4.0]
+    """
+    for g, r in zip(groups, ratios):
+        g["lr"] = lr * r
+
+
+class EMA:
+    """A streaming exponential moving average with bias correction (Adam-style).
+
+    ``avg_i = β·avg_{i-1} + (1-β)·x_i`` from ``avg_{-1} = 0``; :meth:`update` returns
+    ``avg_i / (1 - β**(i+1))``, so the first values are not pulled towards zero.
+
+    >>> e = EMA(0.9)
+    >>> [e.update(2.0) for _ in range(3)]
+    [2.0, 2.0, 2.0]
+    """
+
+    def __init__(self, beta: float) -> None:
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"beta (the smoothing factor) must be in [0, 1), got {beta}; 0.98 is the usual choice.")
+        self.beta, self.avg, self.count = beta, 0.0, 0
+
+    def update(self, x: float) -> float:
+        """Add ``x``; return the bias-corrected average so far."""
+        self.count += 1
+        self.avg = self.beta * self.avg + (1 - self.beta) * x
+        return self.avg / (1 - self.beta**self.count)
+
+
+def atomic_save(obj: object, path: str | os.PathLike) -> Path:
+    """``torch.save`` to a temporary file, then ``os.replace``: a crash never leaves half a file behind.
+
+    >>> import tempfile
+    >>> p = atomic_save({"a": 1}, Path(tempfile.mkdtemp()) / "x.pt")
+    >>> torch.load(p)
+    {'a': 1}
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+    return path

@@ -33,9 +33,11 @@ Bad parameters raise a ``ValueError`` whose one sentence says what to change.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-Schedule = Callable[[int], float]
+import torch
+
+from .runtime import Schedule
 
 __all__ = [
     "Schedule",
@@ -55,6 +57,10 @@ __all__ = [
     "transformer",
     "slanted_triangular",
     "gallery",
+    "Anneal",
+    "anneal",
+    "combine",
+    "as_lambda_lr",
 ]
 
 
@@ -281,10 +287,94 @@ def cyclic_momentum(
 # ------------------------------------------------------------------ one-cycle
 
 
-def _anneal(kind: str, start: float, end: float, pct: float) -> float:
-    if kind == "cos":
-        return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
-    return (end - start) * pct + start
+class Anneal:
+    """A function of the progress ``pct`` through a phase (0 at its start, 1 at its end), from ``start`` to ``end``.
+
+    ``kind`` is ``"cos"`` (half a cosine, flat at both ends, as ``OneCycleLR`` anneals) or
+    ``"linear"``. fastai calls these ``SchedCos`` and ``SchedLin``; :func:`combine` strings them together.
+
+    >>> a = anneal("cos", 1.0, 0.0)
+    >>> a(0.0), a(0.5), a(1.0)
+    (1.0, 0.5, 0.0)
+    """
+
+    def __init__(self, kind: str, start: float, end: float) -> None:
+        _choice("kind", kind, ("cos", "linear"))
+        self.kind, self.start, self.end = kind, start, end
+
+    def __call__(self, pct: float) -> float:
+        start, end = self.start, self.end
+        if self.kind == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def __repr__(self) -> str:
+        return f"anneal({self.kind!r}, {self.start!r}, {self.end!r})"
+
+
+def anneal(kind: str, start: float, end: float) -> Anneal:
+    """One phase of a piecewise schedule: ``"cos"`` or ``"linear"`` from ``start`` to ``end`` (see :class:`Anneal`).
+
+    >>> anneal("linear", 0.0, 2.0)(0.25)
+    0.5
+    """
+    return Anneal(kind, start, end)
+
+
+def combine(ends: Sequence[float], phases: Sequence[Callable[[float], float]]) -> Schedule:
+    """A piecewise schedule: phase ``i`` runs from step ``ends[i-1]`` (0 for the first) to step ``ends[i]``.
+
+    At step ``t`` in phase ``i`` the value is ``phases[i]((t - ends[i-1]) / (ends[i] - ends[i-1]))``;
+    from step ``ends[-1] + 1`` on it holds the last phase's end (``phases[-1].end`` for an
+    :class:`Anneal`, else ``phases[-1](1.0)``). fastai's ``combine_scheds``, with phases placed by
+    step instead of by fraction. :func:`one_cycle` is written with it; so are these two:
+
+    >>> total, warm = 100, 10
+    >>> warmup_cosine = combine([warm, total], [anneal("linear", 0.0, 1.0), anneal("cos", 1.0, 0.0)])
+    >>> all(abs(warmup_cosine(t) - warmup(cosine(1.0, total - warm), warm)(t)) < 1e-12 for t in range(total))
+    True
+    >>> cut = 10  # ULMFiT: total=100, cut_frac=0.1, ratio=32
+    >>> stlr = combine([cut, total], [anneal("linear", 1 / 32, 1.0), anneal("linear", 1.0, 1 / 32)])
+    >>> all(abs(stlr(t) - slanted_triangular(1.0, total)(t)) < 1e-12 for t in range(total + 5))
+    True
+    """
+    ends, phases = [float(e) for e in ends], list(phases)
+    if not ends or len(ends) != len(phases):
+        raise ValueError(f"combine needs one end step per phase, got {len(ends)} ends for {len(phases)} phases.")
+    if any(b <= a for a, b in zip([0.0] + ends[:-1], ends)):
+        raise ValueError(f"the end steps must rise from above 0, got {ends}; every phase needs at least one step.")
+    last = len(ends) - 1
+    total = ends[-1] + 1
+    final = phases[-1]
+    hold = final.end if isinstance(final, Anneal) else final(1.0)
+
+    def f(step: int) -> float:
+        if step >= total:
+            return hold
+        start = 0.0
+        for i, end in enumerate(ends):
+            if step <= end or i == last:
+                return phases[i]((step - start) / (end - start))
+            start = end
+        raise AssertionError("unreachable")
+
+    return f
+
+
+def as_lambda_lr(schedule: Schedule, optimizer: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LambdaLR:
+    """Any schedule here as a PyTorch ``LambdaLR``: call ``.step()`` after each ``optimizer.step()``.
+
+    The first param group follows ``schedule`` (``LambdaLR`` multiplies each group's initial
+    rate by ``schedule(t) / lr0``, with ``lr0`` the first group's), and the others keep their ratio to it.
+
+    >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    >>> sched = as_lambda_lr(cosine(0.1, total=10), opt)
+    >>> [round(opt.param_groups[0]["lr"], 4) for _ in range(3) if not opt.step() and not sched.step()]
+    [0.0976, 0.0905, 0.0794]
+    """
+    base = optimizer.param_groups[0]["lr"]
+    _positive("the first param group's lr", base)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: schedule(t) / base)
 
 
 def _one_cycle_phases(total: int, pct_start: float, three_phase: bool) -> list[float]:
@@ -307,20 +397,7 @@ def _one_cycle_phases(total: int, pct_start: float, three_phase: bool) -> list[f
 
 def _piecewise(ends: list[float], values: list[tuple[float, float]], kind: str) -> Schedule:
     """Anneal from ``values[i][0]`` to ``values[i][1]`` over phase ``i``; hold the last value after ``total``."""
-    last = len(ends) - 1
-    total = ends[-1] + 1
-
-    def f(step: int) -> float:
-        if step >= total:
-            return values[-1][1]
-        start = 0.0
-        for i, end in enumerate(ends):
-            if step <= end or i == last:
-                return _anneal(kind, values[i][0], values[i][1], (step - start) / (end - start))
-            start = end
-        raise AssertionError("unreachable")
-
-    return f
+    return combine(ends, [anneal(kind, a, b) for a, b in values])
 
 
 def one_cycle(

@@ -22,48 +22,52 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Union
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from .data import Data, batches, num_batches
 from .data import augment as augment_batch
 from .profiles import profile
-from .runtime import Amp, channels_last, place, precision, tune_for
+from .runtime import (
+    LOSSES,
+    Amp,
+    LossFn,
+    Precision,
+    Schedule,
+    channels_last,
+    generator,
+    get_loss,
+    lr_ratios,
+    mse_onehot,
+    place,
+    precision,
+    set_lr,
+    tune_for,
+)
+from .runtime import progress as progress_bar
 
-Schedule = Callable[[int], float]
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 LRScheduler = torch.optim.lr_scheduler.LRScheduler
+Batch = tuple[torch.Tensor, torch.Tensor]
 
-
-def mse_onehot(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Mean squared error between the softmax of the logits and the one-hot targets.
-
-    >>> round(mse_onehot(torch.tensor([[10.0, -10.0]]), torch.tensor([0])).item(), 6)
-    0.0
-    """
-    p = logits.float().softmax(-1)
-    return F.mse_loss(p, F.one_hot(y, p.shape[-1]).to(p.dtype), reduction="sum") / len(y)
-
-
-LOSSES: dict[str, LossFn] = {"cross_entropy": F.cross_entropy, "mse": mse_onehot}
-
-
-def get_loss(loss: Union[str, LossFn]) -> LossFn:
-    """A loss function from its name (``"cross_entropy"``, ``"mse"``) or the function itself.
-
-    >>> get_loss("cross_entropy") is F.cross_entropy
-    True
-    """
-    if callable(loss):
-        return loss
-    if loss not in LOSSES:
-        raise ValueError(f"Unknown loss {loss!r}; use one of {', '.join(LOSSES)} or a function.")
-    return LOSSES[loss]
+__all__ = [
+    "LOSSES",
+    "Batch",
+    "BatchSource",
+    "EpochCallback",
+    "History",
+    "LossFn",
+    "Schedule",
+    "evaluate",
+    "fit",
+    "get_loss",
+    "grad_norm",
+    "mse_onehot",
+    "train_step",
+]
 
 
 @dataclass
@@ -164,13 +168,11 @@ def evaluate(
     return total.item() / n, acc
 
 
-def _autocast(dev: torch.device):
-    """The autocast context of :func:`lrcourse.runtime.precision` for ``dev`` (kept for old callers)."""
-    return precision(dev).autocast()
-
-
 def grad_norm(params: list[torch.Tensor]) -> torch.Tensor:
     """The global L2 norm of the gradients of ``params`` (those that have one).
+
+    The same computation as ``torch.nn.utils.clip_grad_norm_`` makes before it clips (the
+    norm of each gradient, then the norm of those norms), so the two report the same number.
 
     >>> w = torch.zeros(2, requires_grad=True)
     >>> (w * torch.tensor([3.0, 4.0])).sum().backward()
@@ -180,10 +182,76 @@ def grad_norm(params: list[torch.Tensor]) -> torch.Tensor:
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:
         return torch.zeros((), device=params[0].device if params else None)
+    # torch._foreach_norm: one kernel for all the per-tensor norms (no public equivalent in torch 2.3-2.14
+    # that is as cheap on the CPU; torch.nn.utils.get_total_norm loops over the tensors there)
     return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
 
 
-_layout = channels_last  # the old private name
+def train_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batch: Union[Batch, Sequence[Batch]],
+    loss: Union[str, LossFn] = "cross_entropy",
+    *,
+    prec: Precision | None = None,
+    scaler: torch.amp.GradScaler | None = None,
+    clip_grad_norm: float | None = None,
+    measure_norm: bool = True,
+    on_loss: Callable[[torch.Tensor], bool] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None] | None:
+    """One optimizer step, the one :func:`fit` and :func:`lrcourse.lr_finder.range_test` both take.
+
+    Forward pass in the precision ``prec`` (:func:`lrcourse.runtime.precision`; by default the
+    one for the model's device), loss, backward (through ``scaler`` when it is an enabled
+    ``GradScaler``), the global gradient norm before clipping (:func:`grad_norm`), clipping to
+    ``clip_grad_norm`` when given, and the optimizer step. ``batch`` is one ``(x, y)`` pair, or a
+    list of pairs whose gradients are averaged (gradient accumulation: each loss divided by
+    their number). ``on_loss`` sees each detached loss before its backward pass; when it returns
+    False the step stops there, without updating, and ``None`` is returned.
+
+    Returns the detached loss (summed over the list) and the gradient norm (``None`` when
+    ``measure_norm=False`` and no clipping was asked for).
+
+    >>> _ = torch.manual_seed(0)
+    >>> m = nn.Linear(2, 3)
+    >>> opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    >>> x, y = torch.randn(8, 2), torch.randint(0, 3, (8,))
+    >>> loss, norm = train_step(m, opt, (x, y))
+    >>> bool(train_step(m, opt, (x, y))[0] < loss), norm.item() > 0
+    (True, True)
+    """
+    loss_fn = get_loss(loss)
+    if prec is None:
+        prec = precision(next(model.parameters()).device)
+    parts = batch if isinstance(batch, list) else [batch]
+    scaling = scaler is not None and scaler.is_enabled()
+    total = None
+    for i, (xb, yb) in enumerate(parts):
+        with prec.autocast():
+            out = model(channels_last(xb))
+        value = loss_fn(out.float(), yb)
+        if len(parts) > 1:
+            value = value / len(parts)
+        if on_loss is not None and not on_loss(value.detach()):
+            return None
+        if i == 0:
+            optimizer.zero_grad(set_to_none=True)
+        (scaler.scale(value) if scaling else value).backward()
+        total = value.detach() if total is None else total + value.detach()
+    if scaling:  # float16 autocast: unscale before measuring and clipping
+        scaler.unscale_(optimizer)
+    params = [p for g in optimizer.param_groups for p in g["params"]]
+    norm = None
+    if clip_grad_norm is not None:
+        norm = torch.nn.utils.clip_grad_norm_(params, clip_grad_norm).detach()
+    elif measure_norm:
+        norm = grad_norm(params).detach()
+    if scaling:
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        optimizer.step()
+    return total, norm
 
 
 class _Undo:
@@ -250,9 +318,168 @@ class _Records:
         return None
 
 
+EpochCallback = Callable[[int, nn.Module, History], None]
+
+
+class BatchSource:
+    """Where training batches come from: an :class:`lrcourse.data.Data` or any iterable of ``(x, y)``.
+
+    For a ``Data``, an epoch is :func:`lrcourse.data.batches` over the training split (index
+    slices of tensors already on their device, augmented on the device when asked). Any other
+    iterable of ``(x, y)`` pairs (a ``torch.utils.data.DataLoader``, a list) is read as it
+    comes, each batch moved to the model's device. ``caller`` names the function in messages.
+
+    >>> src = BatchSource([(torch.zeros(4, 2), torch.zeros(4, dtype=torch.long))] * 3, nn.Linear(2, 2))
+    >>> src.per_epoch, [x.shape[0] for x, _ in src.epoch(generator(0))]
+    (3, [4, 4, 4])
+    """
+
+    def __init__(
+        self, data: Data | Iterable[Batch], model: nn.Module, batch_size: int = 128, *,
+        augment: bool = False, caller: str = "fit",
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1 (examples per step), got {batch_size}.")
+        self.data, self.batch_size, self.caller = data, batch_size, caller
+        if isinstance(data, Data):
+            self.device, self.is_image = data.x_train.device, data.is_image
+            self.n = len(data.x_train)
+            self.per_epoch: int | None = num_batches(self.n, batch_size)
+        elif isinstance(data, Iterable) and not isinstance(data, (str, bytes, dict, torch.Tensor, tuple)):
+            first = next(iter(model.parameters()), None)
+            self.device = first.device if first is not None else torch.device("cpu")
+            self.is_image, self.n = False, None
+            self.per_epoch = len(data) if hasattr(data, "__len__") else None  # type: ignore[arg-type]
+        else:
+            raise ValueError(
+                f"{caller} takes an lrcourse.data.Data (from lrcourse.load) or an iterable of (x, y) batches such as "
+                f"a torch.utils.data.DataLoader; got {type(data).__name__}. For two tensors x, y, pass "
+                "DataLoader(TensorDataset(x, y), batch_size=..., shuffle=True)."
+            )
+        self.augment = augment
+
+    def epoch(self, gen: torch.Generator) -> Iterator[Batch]:
+        """One pass over the data; ``gen`` orders (and augments) the batches of a ``Data``."""
+        data = self.data
+        if isinstance(data, Data):
+            for idx in batches(self.n, self.batch_size, generator=gen, device=self.device):
+                xb = data.x_train[idx]
+                if self.augment and self.is_image:
+                    xb = augment_batch(xb, generator=gen)
+                yield xb, data.y_train[idx]
+            return
+        for item in data:
+            try:
+                xb, yb = item
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"{self.caller} expects each batch to be an (x, y) pair; got {type(item).__name__}."
+                ) from None
+            xb, yb = xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
+            if self.augment and xb.dim() == 4:
+                xb = augment_batch(xb, generator=gen)
+            yield xb, yb
+
+    def stream(self, gen: torch.Generator) -> Iterator[Batch]:
+        """Epoch after epoch, without end (the range test cycles through short data)."""
+        while True:
+            empty = True
+            for b in self.epoch(gen):
+                empty = False
+                yield b
+            if empty:
+                raise ValueError(
+                    f"{self.caller}: the data yielded no batches (a generator that was used up?); "
+                    "pass a DataLoader or a list, which can be read again."
+                )
+
+
+class _Hyperparams:
+    """Step 1 of the loop: the learning rate (and momentum) of every param group at each step."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, schedule: Schedule | LRScheduler | None,
+                 momentum: Schedule | None) -> None:
+        self.groups, self.momentum = optimizer.param_groups, momentum
+        self.stepped = schedule if isinstance(schedule, LRScheduler) else None
+        self.schedule = None if self.stepped is not None else schedule
+        self.ratios = lr_ratios(self.groups)
+        self.key = "betas" if "betas" in self.groups[0] else "momentum"
+
+    def set(self, step: int) -> float:
+        """Set this step's rates; return group 0's learning rate."""
+        if self.schedule is not None:
+            lr = float(self.schedule(step))
+            if not 0.0 <= lr < math.inf:
+                raise ValueError(
+                    f"The schedule gave lr={lr} at step {step}; a learning rate must be a finite number >= 0. "
+                    "Check the schedule's formula and the number of steps it was built for."
+                )
+            set_lr(self.groups, lr, self.ratios)
+        if self.momentum is not None:
+            m = float(self.momentum(step))
+            for g in self.groups:
+                g[self.key] = (m, g["betas"][1]) if self.key == "betas" else m
+        return self.groups[0]["lr"]
+
+    def after_step(self) -> None:
+        if self.stepped is not None:
+            self.stepped.step()
+
+
+class _Guard:
+    """Steps 3-4's bookkeeping: the records, the undo copy, and the stop on a non-finite loss."""
+
+    def __init__(self, model: nn.Module, hist: History, dev: torch.device, bar: object) -> None:
+        self.hist, self.bar = hist, bar
+        self.records, self.undo = _Records(hist), _Undo(model)
+        self.defer = _defer_checks(dev)
+        self.healthy = torch.ones((), dtype=torch.bool, device=dev)  # the CUDA path's on-device flag
+        self.lr = 0.0
+
+    def on_loss(self, loss: torch.Tensor) -> bool:
+        """Before the backward pass: keep the pre-update weights, or refuse a non-finite loss (CPU)."""
+        if self.defer:
+            torch.logical_and(self.healthy, torch.isfinite(loss), out=self.healthy)
+            self.undo.save_if(self.healthy)
+        elif not math.isfinite(loss.item()):
+            self.records.add(self.lr, loss, loss)
+            return False
+        else:
+            self.undo.save()
+        return True
+
+    def check(self) -> bool:
+        """Bring the pending records to the host; on a non-finite loss, put the model back and stop."""
+        found = self.records.flush()
+        hist = self.hist
+        if found is None:
+            if hist.loss:
+                self.bar.set_postfix(loss=f"{hist.loss[-1]:.3f}", lr=f"{hist.lr[-1]:.2e}", refresh=False)
+            return True
+        self.undo.restore()
+        bad, value = found
+        per_epoch = hist.steps_per_epoch or 1
+        hist.stopped = (
+            f"Stopped at step {bad} (epoch {bad // per_epoch + 1}): the loss became {value}; "
+            f"the model keeps its weights from before the step that caused it. "
+            f"Try a smaller learning rate or clip_grad_norm."
+        )
+        print(hist.stopped)
+        return False
+
+
+def _check_fit_args(epochs: int, clip_grad_norm: float | None, check_every: int) -> None:
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}.")
+    if clip_grad_norm is not None and not clip_grad_norm > 0:
+        raise ValueError(f"clip_grad_norm must be a positive number or None, got {clip_grad_norm}.")
+    if check_every < 1:
+        raise ValueError(f"check_every must be at least 1, got {check_every}.")
+
+
 def fit(
     model: nn.Module,
-    data: Data,
+    data: Data | Iterable[Batch],
     optimizer: torch.optim.Optimizer,
     epochs: int,
     *,
@@ -266,17 +493,24 @@ def fit(
     max_steps: int | None = None,
     eval_train: bool = True,
     progress: bool | None = None,
-    on_epoch_end: Callable[[int, nn.Module, History], None] | None = None,
+    on_epoch_end: EpochCallback | Sequence[EpochCallback] | None = None,
     amp: Amp = None,
     check_every: int = 50,
 ) -> History:
     """Train ``model`` on ``data`` with ``optimizer`` for ``epochs`` epochs; return the History.
 
+    ``data`` is an :class:`lrcourse.data.Data` (batches of ``batch_size`` drawn as index slices,
+    evaluated on its train and test splits after every epoch) or any iterable of ``(x, y)``
+    batches, such as a ``torch.utils.data.DataLoader`` (read as it comes, each batch moved to the
+    model's device; there is no test split, so the per-epoch losses and accuracies are NaN:
+    call :func:`evaluate` in ``on_epoch_end`` for your own).
+
     ``schedule`` is a function of the step (0, 1, ...) giving the learning rate of the
     first param group (the others keep their ratio to it), or a
     ``torch.optim.lr_scheduler`` stepped once per batch. ``momentum`` likewise sets
     ``momentum`` (or Adam's ``beta1``). ``clip_grad_norm`` clips the global gradient norm;
-    the norm recorded is the one before clipping.
+    the norm recorded is the one before clipping. ``on_epoch_end`` is a function
+    ``(epoch, model, history)``, or a list of them, called in order after each epoch.
 
     The model (and the optimizer's state) is moved to the device of ``data`` first. ``amp``
     chooses the precision (:func:`lrcourse.runtime.precision`): ``None`` by the hardware
@@ -303,143 +537,73 @@ def fit(
     >>> h.steps, len(h.test_acc)
     (2, 2)
     """
-    if epochs < 1:
-        raise ValueError(f"epochs must be at least 1, got {epochs}.")
-    if clip_grad_norm is not None and not clip_grad_norm > 0:
-        raise ValueError(f"clip_grad_norm must be a positive number or None, got {clip_grad_norm}.")
-    if check_every < 1:
-        raise ValueError(f"check_every must be at least 1, got {check_every}.")
+    _check_fit_args(epochs, clip_grad_norm, check_every)
     loss_fn = get_loss(loss)
-    dev = data.x_train.device
+    source = BatchSource(data, model, batch_size, augment=augment, caller="fit")
+    dev = source.device
     place(model, dev, optimizer)
-    if dev.type == "cuda" and data.is_image:
+    if dev.type == "cuda" and source.is_image:
         model.to(memory_format=torch.channels_last)
-    tune_for(dev, images=data.is_image)
+    tune_for(dev, images=source.is_image)
     prec = precision(dev, amp)
-    scaler = prec.grad_scaler()
-    defer = _defer_checks(dev)
+    scaler = prec.grad_scaler() if prec.scaler else None
+    hp = _Hyperparams(optimizer, schedule, momentum)
+    callbacks = [] if on_epoch_end is None else [on_epoch_end] if callable(on_epoch_end) else list(on_epoch_end)
 
-    groups = optimizer.param_groups
-    base = groups[0]["lr"] or 1.0
-    ratios = [g["lr"] / base for g in groups]
-    params = [p for g in groups for p in g["params"]]
-    mom_key = "betas" if "betas" in groups[0] else "momentum"
-
-    n = len(data.x_train)
-    per_epoch = num_batches(n, batch_size)
-    total = epochs * per_epoch if max_steps is None else min(max_steps, epochs * per_epoch)
-    hist = History(steps_per_epoch=per_epoch)
-    records = _Records(hist)
-    gen = torch.Generator().manual_seed(
-        seed if seed is not None else int(torch.randint(0, 2**31, (1,)))
-    )
-    show = progress if progress is not None else profile() != "ci"
-    bar = _progress(total, show)
-    undo = _Undo(model)
-    healthy = torch.ones((), dtype=torch.bool, device=dev)  # the CUDA path's on-device flag
+    per_epoch = source.per_epoch
+    planned = None if per_epoch is None else epochs * per_epoch
+    total = planned if max_steps is None else max_steps if planned is None else min(max_steps, planned)
+    hist = History(steps_per_epoch=per_epoch or 0)
+    gen = generator(seed)
+    bar = progress_bar(total, progress if progress is not None else profile() != "ci")
+    guard = _Guard(model, hist, dev, bar)
     started = time.perf_counter()
     step = 0
     model.train()
-
-    def check() -> bool:
-        """Bring the pending records to the host; on a non-finite loss, put the model back and stop."""
-        found = records.flush()
-        if found is None:
-            if hist.loss:
-                bar.set_postfix(loss=f"{hist.loss[-1]:.3f}", lr=f"{hist.lr[-1]:.2e}", refresh=False)
-            return True
-        undo.restore()
-        bad, value = found
-        hist.stopped = (
-            f"Stopped at step {bad} (epoch {bad // per_epoch + 1}): the loss became {value}; "
-            f"the model keeps its weights from before the step that caused it. "
-            f"Try a smaller learning rate or clip_grad_norm."
-        )
-        print(hist.stopped)
-        return False
-
-    for epoch in range(1, epochs + 1):
-        for idx in batches(n, batch_size, generator=gen, device=dev):
-            if step >= total:
+    try:
+        for epoch in range(1, epochs + 1):
+            for xb, yb in source.epoch(gen):
+                if total is not None and step >= total:
+                    break
+                guard.lr = hp.set(step)  # 1. the learning rate (and momentum) for this step
+                # 2.-4. forward, loss (a non-finite one stops training), backward, norm, clipping, step
+                done = train_step(model, optimizer, (xb, yb), loss_fn, prec=prec, scaler=scaler,
+                                  clip_grad_norm=clip_grad_norm, on_loss=guard.on_loss)
+                if done is None:
+                    break
+                guard.records.add(guard.lr, *done)
+                hp.after_step()
+                step += 1
+                bar.update(1)
+                if step % check_every == 0 and not guard.check():
+                    break
+            if hist.stopped is not None or not guard.check():
                 break
-            # 1. the learning rate (and momentum) for this step
-            if schedule is not None and not isinstance(schedule, LRScheduler):
-                lr = float(schedule(step))
-                for g, r in zip(groups, ratios):
-                    g["lr"] = lr * r
-            if momentum is not None:
-                m = float(momentum(step))
-                for g in groups:
-                    g[mom_key] = (m, g["betas"][1]) if mom_key == "betas" else m
-            # 2. the batch
-            xb, yb = data.x_train[idx], data.y_train[idx]
-            if augment and data.is_image:
-                xb = augment_batch(xb, generator=gen)
-            # 3. the loss; a non-finite one stops training (read now on the CPU, later on CUDA)
-            with prec.autocast():
-                out = model(channels_last(xb))
-            batch_loss = loss_fn(out.float(), yb)
-            if defer:
-                torch.logical_and(healthy, torch.isfinite(batch_loss.detach()), out=healthy)
-                undo.save_if(healthy)
-            elif not math.isfinite(batch_loss.item()):
-                records.add(groups[0]["lr"], batch_loss.detach(), batch_loss.detach())
+            hist.steps_per_epoch = hist.steps_per_epoch or step
+            _record_epoch(model, data, loss_fn, hist, epoch, eval_train, amp)
+            for callback in callbacks:
+                callback(epoch, model, hist)
+            if total is not None and step >= total:
                 break
-            else:
-                undo.save()
-            # 4. backward, gradient norm, clipping, step
-            optimizer.zero_grad(set_to_none=True)
-            if prec.scaler:  # float16 autocast: scale the loss, unscale before measuring
-                scaler.scale(batch_loss).backward()
-                scaler.unscale_(optimizer)
-            else:
-                batch_loss.backward()
-            if clip_grad_norm is None:
-                norm = grad_norm(params)
-            else:
-                norm = torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
-            records.add(groups[0]["lr"], batch_loss.detach(), norm.detach())
-            if prec.scaler:
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                optimizer.step()
-            if isinstance(schedule, LRScheduler):
-                schedule.step()
-            step += 1
-            bar.update(1)
-            if step % check_every == 0 and not check():
-                break
-        if hist.stopped is not None or not check():
-            break
-        _record_epoch(model, data, loss_fn, hist, epoch, eval_train, amp)
-        if on_epoch_end is not None:
-            on_epoch_end(epoch, model, hist)
-        if step >= total:
-            break
-    bar.close()
+    finally:
+        bar.close()
     hist.seconds = time.perf_counter() - started
     return hist
 
 
 def _record_epoch(
-    model: nn.Module, data: Data, loss_fn: LossFn, hist: History, epoch: int, eval_train: bool, amp: Amp = None
+    model: nn.Module, data: Data | object, loss_fn: LossFn, hist: History, epoch: int, eval_train: bool,
+    amp: Amp = None,
 ) -> None:
     hist.epoch.append(epoch)
-    if eval_train:
-        tl, ta = evaluate(model, data.x_train, data.y_train, loss_fn, amp=amp)
-    else:
-        tl, ta = math.nan, math.nan
-    vl, va = evaluate(model, data.x_test, data.y_test, loss_fn, amp=amp)
+    tl = ta = vl = va = math.nan
+    if isinstance(data, Data):
+        if eval_train:
+            tl, ta = evaluate(model, data.x_train, data.y_train, loss_fn, amp=amp)
+        vl, va = evaluate(model, data.x_test, data.y_test, loss_fn, amp=amp)
     hist.train_loss.append(tl)
     hist.train_acc.append(ta)
     hist.test_loss.append(vl)
     hist.test_acc.append(va)
     model.train()
-
-
-def _progress(total: int, show: bool):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, disable=not show, desc="training", unit="step", leave=False)
 

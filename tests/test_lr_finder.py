@@ -457,3 +457,33 @@ def test_plot_marks_the_suggestions():
     assert ax.get_xscale() == "log"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any(lab.startswith("valley") for lab in labels) and any(lab.startswith("min10") for lab in labels)
+
+
+def test_range_test_takes_a_dataloader(blobs):
+    from torch.utils.data import DataLoader, TensorDataset
+
+    loader = DataLoader(TensorDataset(blobs.x_train, blobs.y_train), batch_size=32, shuffle=True)
+    model = nn.Linear(2, 3)
+    before = [p.detach().clone() for p in model.parameters()]
+    r = lf.range_test(model, loader, torch.optim.SGD(model.parameters(), lr=0.1), start_lr=1e-4, end_lr=10,
+                      num_iter=3 * len(loader), progress=False)
+    assert len(r.lrs) > 10 and all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+def test_a_readers_rule_plugs_in(blobs):
+    def slide(result, d):  # a rule of one's own: the rate where the smoothed loss is 90% of the way down
+        target = d.smoothed[0] - 0.9 * (d.smoothed[0] - d.smoothed[d.best])
+        k = int(next(i for i, v in enumerate(d.smoothed) if v <= target))
+        return lf.Suggestion(float(d.lrs[k]), "90% of the fall")
+
+    lrs = lf.lr_schedule_exp(1e-4, 1.0, 60)
+    loss = [2.0 - math.tanh(3 + math.log10(lr)) for lr in lrs]
+    r = lf.RangeTestResult(lrs, loss, loss, "done")
+    assert 1e-4 < r.suggest(slide).lr < 1.0
+    lf.RULES["slide"] = slide
+    try:
+        assert r.suggest("slide") == r.suggest(slide)
+    finally:
+        del lf.RULES["slide"]
+    with pytest.raises(ValueError, match="Unknown method"):
+        r.suggest("slide")

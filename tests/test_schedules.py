@@ -313,3 +313,30 @@ def test_bad_parameters_give_one_clear_sentence(fn, args, word):
     msg = str(info.value)
     assert word in msg
     assert msg.endswith(".") and "\n" not in msg and msg.count(". ") == 0
+
+
+# --------------------------------------------------------------------------- combinator and the LambdaLR bridge
+
+
+def test_one_cycle_is_a_combination_of_anneals() -> None:
+    f = sch.one_cycle(1.0, total=100, pct_start=0.25)
+    g = sch.combine([24, 99], [sch.anneal("cos", 0.04, 1.0), sch.anneal("cos", 1.0, 0.04 / 1e4)])
+    assert [f(t) for t in range(110)] == [g(t) for t in range(110)]
+
+
+@pytest.mark.parametrize("ends", [[], [0, 5], [5, 5]])
+def test_combine_refuses_empty_or_flat_phases(ends: list) -> None:
+    with pytest.raises(ValueError):
+        sch.combine(ends, [sch.anneal("linear", 1, 0)] * max(1, len(ends)))
+
+
+def test_as_lambda_lr_follows_the_schedule_and_keeps_group_ratios() -> None:
+    a, b = torch.zeros(1, requires_grad=True), torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([{"params": [a], "lr": 0.1}, {"params": [b], "lr": 0.3}])
+    f = sch.one_cycle(0.5, total=50)
+    bridge = sch.as_lambda_lr(f, opt)
+    for t in range(60):
+        assert opt.param_groups[0]["lr"] == pytest.approx(f(t), rel=1e-12)
+        assert opt.param_groups[1]["lr"] == pytest.approx(3 * f(t), rel=1e-12)
+        opt.step()
+        bridge.step()

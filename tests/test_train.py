@@ -122,3 +122,92 @@ def test_history_plot_draws_three_panels(data: lrcourse.Data) -> None:
     hist = fit(model, data, torch.optim.SGD(model.parameters(), lr=0.1), epochs=2, progress=False)
     assert len(hist.plot().axes) == 3
     assert math.isnan(History(1).final())
+
+
+# --------------------------------------------------------------------------- any iterable of batches, one step
+
+
+def test_fit_takes_a_dataloader_and_a_list_of_batches(data: lrcourse.Data) -> None:
+    from torch.utils.data import DataLoader, TensorDataset
+
+    loader = DataLoader(TensorDataset(data.x_train, data.y_train), batch_size=32, shuffle=True)
+    model = _model()
+    seen = []
+    hist = fit(model, loader, torch.optim.SGD(model.parameters(), lr=0.1), epochs=3, progress=False,
+               on_epoch_end=[lambda e, m, h: seen.append(e), lambda e, m, h: seen.append(-e)])
+    assert hist.steps == 3 * len(loader) and hist.steps_per_epoch == len(loader) and seen == [1, -1, 2, -2, 3, -3]
+    assert math.isnan(hist.final("test_acc"))  # no test split: evaluate in a callback
+    assert evaluate(model, data.x_test, data.y_test)[1] > 0.8
+    batches = [(data.x_train[i : i + 64], data.y_train[i : i + 64]) for i in range(0, 256, 64)]
+    model = _model()
+    hist = fit(model, iter(batches), torch.optim.SGD(model.parameters(), lr=0.1), epochs=1, progress=False)
+    assert hist.steps == 4 and hist.steps_per_epoch == 4
+
+
+def test_fit_on_a_list_equals_fit_on_data_in_the_same_order(data: lrcourse.Data) -> None:
+    order = torch.randperm(256, generator=torch.Generator().manual_seed(0))
+    batches = [(data.x_train[order[i : i + 32]], data.y_train[order[i : i + 32]]) for i in range(0, 256, 32)]
+    a, b = _model(), _model()
+    ha = fit(a, data, torch.optim.SGD(a.parameters(), lr=0.1), epochs=1, batch_size=32, seed=0, progress=False)
+    hb = fit(b, batches, torch.optim.SGD(b.parameters(), lr=0.1), epochs=1, seed=0, progress=False)
+    assert ha.loss == hb.loss and all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(batch_size=0), "batch_size must be at least 1"),
+        (dict(schedule=lambda t: -0.1), "lr=-0.1 at step 0"),
+        (dict(schedule=lambda t: math.nan), "lr=nan at step 0"),
+    ],
+)
+def test_bad_inputs_say_what_to_change(data: lrcourse.Data, kwargs: dict, message: str) -> None:
+    model = _model()
+    with pytest.raises(ValueError, match=message):
+        fit(model, data, torch.optim.SGD(model.parameters(), lr=0.1), epochs=1, progress=False, **kwargs)
+
+
+@pytest.mark.parametrize("bad", [(torch.zeros(4, 2), torch.zeros(4)), "blobs", 3])
+def test_anything_but_data_or_batches_is_one_sentence(bad: object) -> None:
+    model = _model()
+    with pytest.raises(ValueError, match="iterable of \\(x, y\\) batches"):
+        fit(model, bad, torch.optim.SGD(model.parameters(), lr=0.1), epochs=1, progress=False)  # type: ignore[arg-type]
+
+
+def test_the_progress_bar_closes_when_a_callback_raises(data: lrcourse.Data, monkeypatch: pytest.MonkeyPatch) -> None:
+    import lrcourse.train as train
+
+    bars = []
+    real = train.progress_bar
+    monkeypatch.setattr(train, "progress_bar", lambda *a, **k: bars.append(real(*a, **k)) or bars[-1])
+
+    def boom(epoch: int, model: nn.Module, hist: History) -> None:
+        raise RuntimeError("boom")
+
+    model = _model()
+    with pytest.raises(RuntimeError, match="boom"):
+        fit(model, data, torch.optim.SGD(model.parameters(), lr=0.1), epochs=2, progress=True, on_epoch_end=boom)
+    assert bars and bars[0].disable  # tqdm marks a closed bar disabled
+    assert bars[0].n == 2
+
+
+def test_train_step_is_the_step_fit_takes(data: lrcourse.Data) -> None:
+    from lrcourse.train import train_step
+
+    a, b = _model(), _model()
+    oa, ob = torch.optim.SGD(a.parameters(), lr=0.1, momentum=0.9), torch.optim.SGD(b.parameters(), lr=0.1, momentum=0.9)
+    hist = fit(a, data, oa, epochs=1, batch_size=64, seed=3, progress=False, clip_grad_norm=0.5)
+    gen = torch.Generator().manual_seed(3)
+    norms = []
+    for idx in lrcourse.data.batches(256, 64, generator=gen):
+        loss, norm = train_step(b, ob, (data.x_train[idx], data.y_train[idx]), clip_grad_norm=0.5)
+        norms.append(norm.item())
+    assert hist.grad_norm == norms and all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    # accumulation: two halves average to the whole batch's gradient
+    c, d = _model(), _model()
+    oc, od = torch.optim.SGD(c.parameters(), lr=0.1), torch.optim.SGD(d.parameters(), lr=0.1)
+    x, y = data.x_train[:64], data.y_train[:64]
+    whole, _ = train_step(c, oc, (x, y))
+    halves, _ = train_step(d, od, [(x[:32], y[:32]), (x[32:], y[32:])])
+    assert torch.allclose(whole, halves, atol=1e-6)
+    assert all(torch.allclose(p, q, atol=1e-6) for p, q in zip(c.parameters(), d.parameters()))
