@@ -147,7 +147,7 @@ def test_checks_follow_the_definition_wherever_it_moved() -> None:
     assert kinds == [("setup", 0), ("student", 1), ("check", 4), ("student", 4), ("student", 5), ("check", 1),
                      ("check", 2), ("check", 3)]
     assert plan.steps[3].source == "x = 1" and "abs" not in "".join(s.source for s in plan.steps)
-    assert plan.steps[5].source == sol.cells[4].source
+    assert plan.steps[5].source == restore.FRESH_CHECKERS + sol.cells[4].source
 
 
 def test_library_calls_the_solution_does_not_make() -> None:
@@ -175,3 +175,31 @@ def test_points_default_from_the_chapter_and_overridden() -> None:
     (ex,) = restore.chapter_exercises(nb)
     assert ex.points == 3.0
     assert cli.parse_points(["1.1=5"], None) == {"1.1": 5.0}
+
+
+def test_a_later_cell_of_the_chapter_that_reuses_a_name_does_not_move_the_check() -> None:
+    sol = hostile_class.chapter()
+    sol.cells.append(new_code_cell("double = None  # a later part of the chapter reuses the name"))
+    exercises = restore.chapter_exercises(sol)
+    student = nbformat.reads(nbformat.writes(sol), as_version=4)
+    student.cells.insert(4, new_code_cell("def double(x):\n    return x + x  # added by the student"))
+    plan = restore.restore(sol, exercises, student)
+    first = next(i for i, s in enumerate(plan.steps) if s.kind == "check")
+    assert "added by the student" in plan.steps[first - 1].source
+    assert plan.steps[-1].source.startswith("double = None")
+
+
+def test_notebook_limit_and_dead_kernel_are_one_line_each() -> None:
+    from lrcourse.grade.score import score
+
+    sol = hostile_class.chapter()
+    exercises = restore.chapter_exercises(sol)
+    plan = restore.restore(sol, exercises, nbformat.reads(nbformat.writes(sol), as_version=4))
+    for why, words in (("deadline", "used up its 60 s limit"), ("dead", "the kernel died")):
+        result = {"exercises": [{"number": e.number, "passed": 0, "total": 0, "hidden_passed": 0, "hidden_total": 0,
+                                 "ran": False, "messages": []} for e in exercises], "notes": []}
+        ran = {"steps": [{"ran": i < 3, "error": None, "records": []} for i in range(len(plan.steps))],
+               "stopped": {"at": 3, "why": why}}
+        score(plan, result, ran, 60)
+        assert len(result["notes"]) == 1 and words in result["notes"][0], result["notes"]
+        assert [r["ran"] for r in result["exercises"]] == [True, False, False, False]

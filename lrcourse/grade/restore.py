@@ -7,8 +7,9 @@ A submission may have lost, moved or edited any cell. :func:`restore` rebuilds w
 2. the student's code cells in the student's order, outputs and widget state dropped, and
    every top-level call to ``lrcourse.check.*`` taken out (the grader owns those calls);
 3. each exercise's check cells, copied from the solution chapter, right after the student's
-   last cell that defines a name the check uses (else after the cell with the id of the
-   answer cell; else at the end, where a missing name fails with one clear line).
+   last cell that defines a name the check uses (cells the student added count; the
+   chapter's own cells after the check do not), else after the cell with the id of the
+   answer cell, else at the end, where a missing name fails with one clear line.
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ from nbformat.v4 import new_code_cell
 from lrcourse.assign import Exercise, _check_calls, make_student
 
 _BUILTINS = set(dir(builtins)) | {"lrcourse", "check"}
+# Run before each restored check: the checkers afresh from disk, so that a notebook that
+# reassigned lrcourse.check.compare (or a checker) is graded by the real one.
+FRESH_CHECKERS = (
+    "import sys as _lrcourse_sys\n"
+    "for _lrcourse_m in [m for m in _lrcourse_sys.modules if m.split('.')[:2] == ['lrcourse', 'check']]:\n"
+    "    del _lrcourse_sys.modules[_lrcourse_m]\n"
+    "import lrcourse.check  # noqa: E402\n"
+)
 
 
 @dataclass
@@ -114,6 +123,8 @@ def restore(solution: NotebookNode, exercises: list[Exercise], submission: Noteb
     setup = code[0].source if code else ""
     check_sources = {solution.cells[k].source for ex in exercises for k in ex.check_cells}
     student: list[Step] = []
+    origin: list[int] = []  # where each student cell sits in the solution (-1: a cell the student added)
+    where = {_cell_id(c): k for k, c in enumerate(solution.cells) if _cell_id(c)}
     numbered = [c for c in submission.cells if c.cell_type == "code"]
     had_outputs = any(c.get("outputs") for c in numbered) or "widgets" in submission.get("metadata", {})
     for number, cell in enumerate(numbered, 1):
@@ -123,6 +134,7 @@ def restore(solution: NotebookNode, exercises: list[Exercise], submission: Noteb
         stripped = strip_check_calls(src)
         if stripped.strip():
             student.append(Step("student", stripped, cell=number))
+            origin.append(where.get(_cell_id(cell), -1))
     if had_outputs:
         notes.append("the notebook was saved with outputs or widget state; they were cleared before running it.")
     ids = {_cell_id(c): n for n, c in enumerate(numbered, 1) if _cell_id(c)}
@@ -132,12 +144,13 @@ def restore(solution: NotebookNode, exercises: list[Exercise], submission: Noteb
         for k in ex.check_cells:
             src = solution.cells[k].source
             wanted = used_names(src)
-            spot = max((i for i, (_, names) in enumerate(defines) if names & wanted), default=None)
+            # the last cell that defines what the check uses, leaving out the chapter's later cells
+            spot = max((i for i, (_, names) in enumerate(defines) if names & wanted and origin[i] < k), default=None)
             if spot is None and ex.cells and _cell_id(solution.cells[ex.cells[-1]]) in ids:
                 number = ids[_cell_id(solution.cells[ex.cells[-1]])]
                 spot = next((i for i, s in enumerate(student) if s.cell == number), None)
             after.setdefault(-1 if spot is None else spot, []).append(
-                Step("check", src, exercise=ex.number)
+                Step("check", FRESH_CHECKERS + src, exercise=ex.number)
             )
             if src not in {_src(c) for c in numbered}:
                 notes.append(

@@ -53,6 +53,8 @@ def prepare(submission: Path, solution: Path) -> tuple[Plan | None, dict[str, An
 def _cell_problem(number: int, ename: str, evalue: str) -> str:
     if ename in (TIMEOUT, "KeyboardInterrupt"):
         return f"cell {number} ran past the time limit and was stopped ({evalue}; an endless loop?); the cells after it ran."
+    if ename == "NotImplementedError" and evalue.startswith("Exercise"):
+        return f"cell {number}: {evalue} is not done yet (it raises NotImplementedError)."
     return f"cell {number} raised {ename}: {evalue}" + ("" if ename == "SyntaxError" else "; the cells after it ran.")
 
 

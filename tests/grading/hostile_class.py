@@ -116,10 +116,11 @@ def submissions() -> dict[str, nbformat.NotebookNode | dict | str]:
     good = _solved(student)
     out: dict[str, nbformat.NotebookNode | dict | str] = {"alice": good}
 
-    bob = copy.deepcopy(student)  # partly right: double wrong on negatives, cosine not done
-    _fill(bob, 3, "def double(x):\n    return 2 * x if x > 0 else x")
-    _fill(bob, 6, good.cells[6].source)
-    _fill(bob, 9, good.cells[9].source)
+    bob = copy.deepcopy(student)  # partly right: double wrong on negatives, cosine not done, checkers patched
+    bob.cells.insert(2, new_code_cell("lrcourse.check.compare = lambda *args, **kwargs: print('✅ right')"))
+    _fill(bob, 4, "def double(x):\n    return 2 * x if x > 0 else x")
+    _fill(bob, 7, good.cells[6].source)
+    _fill(bob, 10, good.cells[9].source)
     out["bob"] = bob
 
     carol = copy.deepcopy(good)  # a syntax error in exercise 2's cell
