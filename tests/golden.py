@@ -190,8 +190,13 @@ def range_cases() -> dict[str, dict]:
     return cases
 
 
+def machine() -> dict:
+    """What decides the rounding: the torch build and the CPU kernels it dispatches to."""
+    return {"torch": torch.__version__, "cpu": torch.backends.cpu.get_cpu_capability()}
+
+
 def snapshot() -> dict:
-    return {"fit": fit_cases(), "range_test": range_cases()}
+    return {"fit": fit_cases(), "range_test": range_cases(), "machine": machine()}
 
 
 if __name__ == "__main__":
