@@ -119,7 +119,9 @@ def run_one(sub: Submission, solution: Path, opts: dict[str, Any], tmp: Path) ->
     plan, result = prepare(sub.path, solution)
     if plan is None:
         return result
-    stem = Path(tempfile.mkstemp(dir=tmp, suffix=".job.json")[1])
+    fd, name = tempfile.mkstemp(dir=tmp, suffix=".job.json")
+    os.close(fd)
+    stem = Path(name)
     job = {
         "sources": [step.source for step in plan.steps],
         "timeout": opts["timeout"],
