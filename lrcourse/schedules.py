@@ -558,12 +558,18 @@ def slanted_triangular(max_lr: float, total: int, cut_frac: float = 0.1, ratio: 
     """ULMFiT's slanted triangular rate: a short linear rise, then a long linear fall.
 
     With ``cut = ⌊total · cut_frac⌋``: ``p = t / cut`` while ``t < cut``, else
-    ``p = 1 − (t − cut) / (cut · (1/cut_frac − 1))``; the rate is ``max_lr · (1 + p·(ratio − 1)) / ratio``,
-    so it starts and ends at ``max_lr / ratio``.
+    ``p = 1 − (t − cut) / (total − cut)``; the rate is ``max_lr · (1 + p·(ratio − 1)) / ratio``,
+    so it starts and ends at ``max_lr / ratio``. Howard & Ruder write the fall's length as
+    ``cut · (1/cut_frac − 1)``, the same number when ``total · cut_frac`` is a whole number; when
+    it is not, theirs ends before ``total`` and goes on falling below ``max_lr / ratio`` (to a
+    negative rate for a short run), so ours falls over the steps that are left.
 
     >>> f = slanted_triangular(1.0, total=100, cut_frac=0.1, ratio=10)
     >>> f(0), f(10), round(f(100), 6)
     (0.1, 1.0, 0.1)
+    >>> g = slanted_triangular(1.0, total=16, cut_frac=0.1, ratio=32)  # cut = 1, a fall of 15 steps
+    >>> g(1), round(g(16), 6), min(g(t) for t in range(20)) > 0
+    (1.0, 0.03125, True)
     """
     _positive("max_lr", max_lr)
     _length("total", total)
@@ -577,7 +583,7 @@ def slanted_triangular(max_lr: float, total: int, cut_frac: float = 0.1, ratio: 
 
     def f(step: int) -> float:
         t = min(step, total)
-        p = t / cut if t < cut else 1 - (t - cut) / (cut * (1 / cut_frac - 1))
+        p = t / cut if t < cut else 1 - (t - cut) / (total - cut)
         return max_lr * (1 + p * (ratio - 1)) / ratio
 
     return f
