@@ -243,6 +243,23 @@ class EMA:
         return self.avg / (1 - self.beta**self.count)
 
 
+def closure_loss(closure: Callable[[], Any] | None) -> Any:
+    """Evaluate an optimizer's ``closure`` with gradients on (``step`` runs under no_grad); None without one.
+
+    >>> closure_loss(None) is None
+    True
+    >>> w = torch.tensor([3.0], requires_grad=True)
+    >>> with torch.no_grad():
+    ...     loss = closure_loss(lambda: (w * w).sum())
+    >>> loss.requires_grad
+    True
+    """
+    if closure is None:
+        return None
+    with torch.enable_grad():
+        return closure()
+
+
 def atomic_save(obj: object, path: str | os.PathLike) -> Path:
     """``torch.save`` to a temporary file, then ``os.replace``: a crash never leaves half a file behind.
 

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .runtime import closure_loss
+
 __all__ = [
     "LAMB",
     "LARS",
@@ -210,7 +212,7 @@ class LARS(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        loss = None if closure is None else torch.enable_grad()(closure)()
+        loss = closure_loss(closure)
         for group in self.param_groups:
             for w in group["params"]:
                 if w.grad is None:
@@ -250,7 +252,7 @@ class LAMB(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        loss = None if closure is None else torch.enable_grad()(closure)()
+        loss = closure_loss(closure)
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
             for w in group["params"]:

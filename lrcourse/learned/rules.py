@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ..runtime import closure_loss
+
 
 class RuleError(ValueError):
     """A malformed update rule; the message says what is wrong and where."""
@@ -475,10 +477,7 @@ class RuleOptimizer(torch.optim.Optimizer):
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
         """One update of every parameter that has a gradient."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = closure_loss(closure)
         for group in self.param_groups:
             b1, b2 = group["betas"]
             for p in group["params"]:
