@@ -41,7 +41,7 @@ BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 MIN_NODES = 6  # smaller expressions (``w - lr * g``, ``2 * x``) are too common to mean anything
 KEEP = set(dir(builtins)) | {"torch", "math", "F", "nn", "np", "functional"}
 # Checker modules whose answers are still in the package (being moved to tests/references).
-LEFT: set[str] = {"capstone", "clipping", "learned", "sharpness"}
+LEFT: set[str] = set()
 
 
 # --- what the wheel ships ------------------------------------------------------------------------

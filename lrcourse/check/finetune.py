@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 from . import compare
@@ -26,13 +25,6 @@ def discriminative_lr_list(fn: Callable[[float, int, float], list[float]]) -> No
         hint="the head (last) gets lr_head, each group below it lr_head divided by one more factor.",
         tol=1e-9,
     )
-
-
-def _stlr(max_lr: float, total: int, cut_frac: float, ratio: float, step: int) -> float:
-    cut = math.floor(total * cut_frac)
-    t = min(step, total)
-    p = t / cut if t < cut else 1 - (t - cut) / (cut * (1 / cut_frac - 1))
-    return max_lr * (1 + p * (ratio - 1)) / ratio
 
 
 def slanted_triangular_lr(fn: Callable[[float, int, float, float, int], float]) -> None:
@@ -76,9 +68,6 @@ def unfrozen_after(fn: Callable[[int, int], list[bool]]) -> None:
         [(4, 0), (4, 1), (4, 3), (4, 10), (1, 0)],  # head only at first; everything once all are unfrozen
         hint="start with only the head (the last group) trainable and unfreeze one more group, downwards, per epoch.",
     )
-
-
-
 
 
 def slice_lrs(fn: Callable[[float, float, int], list[float]]) -> None:
