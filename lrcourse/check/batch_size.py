@@ -12,7 +12,7 @@ __all__ = ["scaled_lr", "warmup_length", "minibatch_noise", "noise_preserving_lr
 
 
 def scaled_lr(fn: Callable[[float, int, int], float]) -> None:
-    """Check ``fn(base_lr, base_batch, batch)``: the linear scaling rule ``base_lr · batch / base_batch``.
+    """Check ``fn(base_lr, base_batch, batch)``: the linear scaling rule.
 
     >>> scaled_lr(lambda lr, b0, b: lr)  # doctest: +ELLIPSIS
     Traceback (most recent call last):

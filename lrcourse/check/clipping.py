@@ -49,7 +49,7 @@ def clip_by_value(fn: Callable[[Grads, float], Grads]) -> None:
 
 
 def effective_lr(fn: Callable[[float, float, float], float]) -> None:
-    """Check ``fn(lr, grad_norm, max_norm)``: the step size global-norm clipping leaves, ``lr · min(1, c/‖g‖)``.
+    """Check ``fn(lr, grad_norm, max_norm)``: the step size global-norm clipping leaves.
 
     >>> effective_lr(lambda lr, n, c: lr)  # doctest: +ELLIPSIS
     Traceback (most recent call last):

@@ -15,7 +15,7 @@ __all__ = ["rescale_two_layer", "power_iteration", "box_sharpness", "sam_gradien
 
 
 def rescale_two_layer(fn: Callable[..., Sequence[torch.Tensor]]) -> None:
-    """Check ``fn(w1, b1, w2, alpha)``: Dinh et al.'s rescaling ``(α W1, α b1, W2 / α)``.
+    """Check ``fn(w1, b1, w2, alpha)``: Dinh et al.'s rescaling by ``α``, which leaves a ReLU net's function unchanged.
 
     >>> rescale_two_layer(lambda w1, b1, w2, a: (a * w1, b1, w2 / a))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
