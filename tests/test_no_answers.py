@@ -205,6 +205,8 @@ def test_the_wheel_ships_the_stored_values_and_not_the_references() -> None:
     assert not any(r.startswith("tests") for r in rel)
     for module in make_expected.modules():
         assert f"lrcourse/check/expected/{module}.json" in rel, f"pyproject ships no expected/{module}.json"
+    # the source distribution too: setuptools adds tests/test*.py (right answers) unless MANIFEST.in prunes tests
+    assert "prune tests" in (ROOT / "MANIFEST.in").read_text().splitlines()
 
 
 def test_no_solution_ships() -> None:
