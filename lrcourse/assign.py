@@ -197,8 +197,12 @@ def _exercise_titles(markdown: str) -> list[tuple[str, str, float]]:
     return found
 
 
-def _check_calls(source: str) -> list[str]:
-    """Names ``n`` of the calls ``lrcourse.check.n(...)`` or ``check.n(...)`` in a code cell."""
+def check_calls(source: str) -> list[str]:
+    """Names ``n`` of the calls ``lrcourse.check.n(...)`` or ``check.n(...)`` in a code cell.
+
+    >>> check_calls("lrcourse.check.gd_step(step)\\nprint(1)")
+    ['gd_step']
+    """
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -273,7 +277,7 @@ def make_student(
                     del cell.metadata["tags"]
                 cell.metadata.pop("jupyter", None)  # e.g. {"source_hidden": true}
             elif current is not None:
-                calls = _check_calls(cell.source)
+                calls = check_calls(cell.source)
                 if calls:
                     current.checks.extend(calls)
                     current.check_cells.append(index)

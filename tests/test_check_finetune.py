@@ -35,7 +35,7 @@ def test_unfrozen_after():
 
 
 def test_slice_lrs() -> None:
-    from lrcourse.check.finetune import _slice_lrs
+    from tests.references.finetune import _slice_lrs
 
     C.slice_lrs(_slice_lrs)
     assert _slice_lrs(0.001, 0.1, 3) == pytest.approx([0.001, 0.01, 0.1])
@@ -48,7 +48,7 @@ def test_slice_lrs() -> None:
 
 
 def test_stlr_mean() -> None:
-    from lrcourse.check.finetune import _stlr
+    from tests.references.finetune import _stlr
 
     C.stlr_mean(lambda lr, r: lr * (1 + r) / (2 * r))
     total = 100_000  # the formula is the long-run mean of the schedule itself, for any cut_frac

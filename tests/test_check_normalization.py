@@ -71,7 +71,7 @@ def test_equilibrium_sq_norm():
 
 
 def test_equilibrium_is_the_fixed_point_of_the_recursion():
-    from lrcourse.check.normalization import _equilibrium
+    from tests.references.normalization import _equilibrium
 
     lr, wd, g, s = 0.1, 5e-3, 2.0, 1.0
     for _ in range(200_000):

@@ -155,6 +155,8 @@ def test_adamw_step():
 
 def test_adamw_reference_is_torch_adamw():
     """The checker's reference equals torch.optim.AdamW over several steps."""
+    from tests.references.optimizers import _adamw
+
     g = torch.Generator().manual_seed(0)
     w = torch.nn.Parameter(torch.randn(5, generator=g, dtype=torch.float64))
     opt = torch.optim.AdamW([w], lr=0.05, betas=(0.8, 0.95), eps=1e-6, weight_decay=0.3)
@@ -163,7 +165,7 @@ def test_adamw_reference_is_torch_adamw():
         grad = torch.randn(5, generator=g, dtype=torch.float64)
         w.grad = grad.clone()
         opt.step()
-        ref, m, v = chk._adamw(ref, grad, m, v, t, 0.05, 0.8, 0.95, 1e-6, 0.3)
+        ref, m, v = _adamw(ref, grad, m, v, t, 0.05, 0.8, 0.95, 1e-6, 0.3)
     assert torch.allclose(w.detach(), ref, atol=1e-12)
 
 
@@ -175,3 +177,21 @@ def test_adadelta_first_step():
         chk.adadelta_first_step(lambda g, rho, eps: (eps**0.5) * g / ((1 - rho) * g**2 + eps).sqrt())
     with pytest.raises(CheckFailed, match="adadelta_first_step"):  # eps under the gradient too: RMSProp with lr 1
         chk.adadelta_first_step(lambda g, rho, eps: -g / ((1 - rho) * g**2 + eps).sqrt())
+
+
+def test_the_references_agree_with_runs() -> None:
+    """The closed forms in tests/references agree with the update itself and with torch.optim.Adadelta."""
+    from tests.references.optimizers import _adadelta_first, _uncorrected_ratio
+
+    for t, b1, b2 in [(1, 0.9, 0.999), (10, 0.9, 0.999), (1000, 0.9, 0.999), (3, 0.9, 0.9), (50, 0.5, 0.99)]:
+        m = v = 0.0
+        for _ in range(t):
+            m, v = b1 * m + (1 - b1) * 0.7, b2 * v + (1 - b2) * 0.49
+        assert abs(m / v**0.5 - _uncorrected_ratio(t, b1, b2)) < 1e-9
+    for g, rho, eps in [(torch.tensor([1.0, -2.0, 50.0], dtype=torch.float64), 0.9, 1e-6),
+                        (torch.tensor([0.5, -0.5], dtype=torch.float64), 0.95, 1e-4)]:
+        w = torch.nn.Parameter(torch.zeros_like(g))
+        opt = torch.optim.Adadelta([w], lr=1.0, rho=rho, eps=eps)
+        w.grad = g.clone()
+        opt.step()
+        assert torch.allclose(w.detach(), _adadelta_first(g, rho, eps), rtol=1e-9, atol=1e-15)

@@ -55,7 +55,7 @@ def test_box_sharpness() -> None:
 
 
 def test_sam_gradient() -> None:
-    from lrcourse.check.sharpness import _sam_gradient
+    from tests.references.sharpness import _sam_gradient
 
     check.sam_gradient(_sam_gradient)
     for wrong in (

@@ -203,3 +203,21 @@ def test_notebook_limit_and_dead_kernel_are_one_line_each() -> None:
         score(plan, result, ran, 60)
         assert len(result["notes"]) == 1 and words in result["notes"][0], result["notes"]
         assert [r["ran"] for r in result["exercises"]] == [True, False, False, False]
+
+
+def test_hidden_cases_get_their_expected_values_from_the_references(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "hidden_cases.py").write_text('CASES = {"best_constant_lr": [([2.0, 8.0],)], "double": [(4,)]}\n')
+    js = cli.hidden_file(tmp_path)  # the instructor's cases and the course's, as lrcourse-assign --instructor writes
+    assert js == tmp_path / "hidden_cases.json"
+    cases = recorder.read_cases(js)
+    assert cases["best_constant_lr"][-1] == {"args": ([2.0, 8.0],), "expected": 0.2}
+    assert cases["double"] == [{"args": (4,)}]  # no reference: the check cell's own computes it
+    n = len(cases["best_constant_lr"])
+    assert n > 1 and all("expected" in c for c in cases["gd_step"])
+    monkeypatch.setenv(recorder.LOG, str(tmp_path / "log.jsonl"))
+    monkeypatch.setenv(recorder.HIDDEN, str(js))
+    check.best_constant_lr(lambda h: 2 / (min(h) + max(h)))
+    check.best_constant_lr(lambda h: 1 / max(h))
+    right, wrong = _records(tmp_path / "log.jsonl")
+    assert (right["hidden_passed"], right["hidden_total"], right["passed"], right["total"]) == (n, n, 4, 4)
+    assert wrong["hidden_passed"] < n and wrong["hidden_total"] == n

@@ -1,15 +1,25 @@
-"""Exercise checkers: compare a student's answer with the reference, say so in one line.
+"""Exercise checkers: compare a student's answer with the expected one, say so in one line.
 
 Each checker runs the student's function (or value) on several inputs, edge cases
 included, prints one friendly line, and raises :class:`CheckFailed` (an
 ``AssertionError``, so autograders see it) with what was expected, what came back and a
 hint when the answer is wrong.
+
+No reference answer ships here: a checker's public cases are inputs in its code and their
+expected outputs are data, ``lrcourse/check/expected/<module>.json``, computed by the
+references kept in the source repository (``tests/references/<module>.py``, with
+``tests/references/make_expected.py``). Grading (``lrcourse-grade``) adds the instructor's
+hidden cases.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import sys
 from collections.abc import Callable, Iterable, Sequence
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -42,25 +52,65 @@ def _short(v: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+EXPECTED = Path(__file__).with_name("expected")
+# Set by tests/references/make_expected.py: called as recording(name, cases) instead of checking.
+recording: Callable[[str, list[Sequence[Any]]], None] | None = None
+
+
+@cache
+def _stored_file(module: str) -> dict[str, list[Any]]:
+    path = EXPECTED / f"{module}.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def stored(name: str, n: int, module: str) -> list[Any]:
+    """The expected outputs of checker ``name``'s ``n`` public cases, from ``expected/<module>.json``.
+
+    >>> len(stored("gd_step", 4, "basics"))
+    4
+    """
+    values = _stored_file(module).get(name)
+    if values is None or len(values) != n:
+        raise RuntimeError(
+            f"lrcourse.check: no stored expected values for {name}'s {n} cases in expected/{module}.json; "
+            "run tests/references/make_expected.py in the source repository."
+        )
+    return [_grading.decode(v) for v in values]
+
+
 def compare(
     name: str,
     student: Callable[..., Any],
-    reference: Callable[..., Any],
+    reference: Callable[..., Any] | None,
     cases: Iterable[Sequence[Any]],
     *,
     hint: str,
     tol: float = 1e-6,
+    module: str = "",
 ) -> None:
-    """Run ``student(*case)`` and ``reference(*case)`` on every case; pass or raise.
+    """Run ``student(*case)`` on every case and compare with the expected output; pass or raise.
+
+    The expected outputs come from ``reference(*case)``, or, when ``reference`` is None, from the
+    values stored for checker ``name`` in ``expected/<module>.json`` (``module``: the calling
+    checker module's, by default).
 
     >>> compare("double", lambda x: 2 * x, lambda x: x + x, [(1,), (2,)], hint="x + x")
     ✅ double: right on all 2 cases.
+    >>> compare("best_constant_lr", lambda h: 0.1, None, [([1.0, 10.0],)] * 4, hint="balance", module="basics")
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ best_constant_lr([1.0, 10.0]): expected 0.18181818181818182, got 0.1. Hint: balance
     """
     cases = list(cases)
+    if recording is not None:
+        return recording(name, cases) if reference is None else None
+    module = module or sys._getframe(1).f_globals.get("__name__", "").rsplit(".", 1)[-1]
+    expected_values = None if reference is not None else stored(name, len(cases), module)
     if _grading.active():  # lrcourse-grade: count every case (hidden ones too), raise nothing
-        return _grading.compare(name, student, reference, cases, hint=hint, tol=tol, close=_close, short=_short)
-    for case in cases:
-        expected = reference(*case)
+        return _grading.compare(name, student, reference, cases, hint=hint, tol=tol, close=_close, short=_short,
+                                expected=expected_values)
+    for k, case in enumerate(cases):
+        expected = reference(*case) if expected_values is None else expected_values[k]
         if student is Ellipsis or student is None:
             raise CheckFailed(f"❌ {name}: no answer yet. Hint: {hint}")
         try:

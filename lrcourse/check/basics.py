@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -14,8 +13,10 @@ __all__ = ["best_constant_lr", "gd_step", "guaranteed_decrease", "max_stable_lr"
 def gd_step(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]) -> None:
     """Check ``fn(w, grad, lr)``: one gradient-descent update ``w − lr · grad``.
 
-    >>> gd_step(lambda w, g, lr: w - lr * g)
-    ✅ gd_step: right on all 4 cases.
+    >>> gd_step(lambda w, g, lr: w + lr * g)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ gd_step([1.0, 2.0], [0.5, -1.0], 0.1): expected [0.949999988079071, 2.0999999046325684], got [1.0499999523162842, 1.899999976158142]. Hint: ...
     """
     t = torch.tensor
 
@@ -29,7 +30,7 @@ def gd_step(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]) -> 
     compare(
         "gd_step",
         untouched,
-        lambda w, g, lr: w - lr * g,
+        None,
         [
             (t([1.0, 2.0]), t([0.5, -1.0]), 0.1),
             (t([0.0]), t([3.0]), 1.0),
@@ -79,19 +80,18 @@ def _with_runs(fn: Callable[[torch.Tensor], float] | None) -> Callable[[torch.Te
 def max_stable_lr(fn: Callable[[torch.Tensor], float]) -> None:
     """Check ``fn(x)``: the largest stable rate of full-batch gradient descent on least squares.
 
-    The loss is ``‖x w − y‖² / (2n)`` for inputs ``x`` of shape ``(n, d)``; its Hessian is
-    ``xᵀx / n`` whatever ``y`` is, so the answer is ``2 / λ_max(xᵀx / n)``. Each case is also run:
+    The loss is ``‖x w − y‖² / (2n)`` for inputs ``x`` of shape ``(n, d)``. Each case is also run:
     shown as ``[rate, converged at 0.97x, diverged at 1.03x]``, the last two 1 for a right answer.
 
-    >>> max_stable_lr(lambda x: 2 / torch.linalg.eigvalsh(x.T @ x / len(x)).max().item())
-    ✅ max_stable_lr: right on all 4 cases.
+    >>> max_stable_lr(lambda x: 1 / torch.linalg.eigvalsh(x.T @ x / len(x)).max().item())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ max_stable_lr([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 3.0]]): expected [0.6666666666666666, 1.0, 1.0], got [0.3333333333333333, 1.0, 0.0]. Hint: ...
     """
     compare(
         "max_stable_lr",
         _with_runs(fn),
-        lambda x: torch.tensor(
-            [2.0 / torch.linalg.eigvalsh(x.T @ x / len(x)).max().item(), 1.0, 1.0], dtype=torch.float64
-        ),
+        None,
         _least_squares_cases(),
         hint="write the gradient of ‖x w − y‖² / (2n) and differentiate again: the Hessian is x.T @ x / n, the "
         "same matrix for every w and y. The steepest direction is its top eigenvector, not a single input "
@@ -101,76 +101,57 @@ def max_stable_lr(fn: Callable[[torch.Tensor], float]) -> None:
 
 
 def best_constant_lr(fn: Callable[[Sequence[float]], float]) -> None:
-    """Check ``fn(eigenvalues)``: the rate that balances the flattest and steepest directions, ``2 / (μ + L)``.
+    """Check ``fn(eigenvalues)``: the rate that balances the flattest and steepest directions.
 
-    >>> best_constant_lr(lambda h: 2 / (min(h) + max(h)))
-    ✅ best_constant_lr: right on all 4 cases.
+    >>> best_constant_lr(lambda h: 1 / max(h))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ best_constant_lr([1.0, 10.0]): expected 0.18181818181818182, got 0.1. Hint: ...
     """
     compare(
         "best_constant_lr",
         fn,
-        lambda h: 2.0 / (min(h) + max(h)),
+        None,
         [([1.0, 10.0],), ([4.0],), ([0.5, 2.0, 3.0],), ([0.01, 1.0],)],
         hint="the flattest direction shrinks by 1 - lr*mu, the steepest by lr*L - 1 once lr > 1/L; "
         "set them equal and solve for lr (one eigenvalue alone: the one-step rate 1/h).",
     )
 
 
-def _decrease(lr: float, smooth: float, grad_norm: float) -> float:
-    return lr * (1.0 - smooth * lr / 2.0) * grad_norm**2
-
-
 def guaranteed_decrease(fn: Callable[[float, float, float], float]) -> None:
-    """Check ``fn(lr, L, grad_norm)``: the descent lemma's bound on one step's decrease, ``η(1 − Lη/2)‖g‖²``.
+    """Check ``fn(lr, L, grad_norm)``: the descent lemma's bound on one step's decrease.
 
     The bound must also hold on an ``L``-smooth loss, and be exact on the quadratic of curvature ``L``.
 
-    >>> guaranteed_decrease(lambda lr, L, g: lr * (1 - L * lr / 2) * g**2)
-    ✅ guaranteed_decrease: right on all 6 cases.
+    >>> guaranteed_decrease(lambda lr, L, g: lr / 2 * g**2)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ guaranteed_decrease(0.1, 1.0, 2.0): expected 0.38, got 0.2. Hint: ...
     """
     cases = [(0.1, 1.0, 2.0), (1.0, 1.0, 1.0), (0.5, 4.0, 3.0), (0.25, 4.0, 1.0), (1.5, 1.0, 1.0), (0.0, 2.0, 5.0)]
     compare(
         "guaranteed_decrease",
         fn,
-        _decrease,
+        None,
         cases,
         hint="put y = x - lr*g into f(y) <= f(x) + g.(y - x) + (L/2)|y - x|^2 and read off f(x) - f(y).",
     )
 
 
-def _steps(lr: float, eigenvalues: Sequence[float], x0: Sequence[float], tol: float) -> float:
-    """The reference: run gradient descent on ½ Σ h x² until every |x_i| <= tol (inf if it never does)."""
-    x = torch.tensor(x0, dtype=torch.float64)
-    factor = 1 - lr * torch.tensor(eigenvalues, dtype=torch.float64)
-    for t in range(100_000):
-        if bool((x.abs() <= tol).all()):
-            return t
-        x = factor * x
-    return math.inf
-
-
 def steps_to_tolerance(fn: Callable[[float, Sequence[float], Sequence[float], float], float]) -> None:
     """Check ``fn(lr, eigenvalues, x0, tol)``: how many gradient-descent steps until every ``|x_i| <= tol``.
 
-    The reference is an actual run of gradient descent; ``math.inf`` when it never gets there.
+    The expected counts come from actual runs of gradient descent; ``math.inf`` when it never gets there.
 
-    >>> def steps(lr, h, x0, tol):
-    ...     worst = 0
-    ...     for hi, xi in zip(h, x0):
-    ...         a = abs(1 - lr * hi)
-    ...         if abs(xi) <= tol:
-    ...             continue
-    ...         if a >= 1:
-    ...             return math.inf
-    ...         worst = max(worst, 1 if a == 0 else math.ceil(math.log(tol / abs(xi)) / math.log(a)))
-    ...     return worst
-    >>> steps_to_tolerance(steps)
-    ✅ steps_to_tolerance: right on all 8 cases.
+    >>> steps_to_tolerance(lambda lr, h, x0, tol: 0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ steps_to_tolerance(0.1, [1.0], [1.0], 0.001): expected 66, got 0. Hint: ...
     """
     compare(
         "steps_to_tolerance",
         fn,
-        _steps,
+        None,
         [
             (0.1, [1.0], [1.0], 1e-3),  # factor 0.9
             (0.5, [1.0, 0.1], [1.0, 1.0], 1e-4),  # the flat direction sets the pace

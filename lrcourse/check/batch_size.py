@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
@@ -13,15 +12,17 @@ __all__ = ["scaled_lr", "warmup_length", "minibatch_noise", "noise_preserving_lr
 
 
 def scaled_lr(fn: Callable[[float, int, int], float]) -> None:
-    """Check ``fn(base_lr, base_batch, batch)``: the linear scaling rule ``base_lr · batch / base_batch``.
+    """Check ``fn(base_lr, base_batch, batch)``: the linear scaling rule.
 
-    >>> scaled_lr(lambda lr, b0, b: lr * b / b0)
-    ✅ scaled_lr: right on all 5 cases.
+    >>> scaled_lr(lambda lr, b0, b: lr)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ scaled_lr(0.1, 256, 1024): expected 0.4, got 0.1. Hint: ...
     """
     compare(
         "scaled_lr",
         fn,
-        lambda lr, b0, b: lr * b / b0,
+        None,
         [(0.1, 256, 1024), (0.1, 256, 256), (0.1, 256, 64), (0.05, 128, 8192), (1.0, 1, 3)],
         hint="the learning rate grows by the same factor as the batch: lr * batch / base_batch.",
     )
@@ -30,23 +31,22 @@ def scaled_lr(fn: Callable[[float, int, int], float]) -> None:
 def warmup_length(fn: Callable[[float, int, int, int], int]) -> None:
     """Check ``fn(warmup_epochs, n_train, per_device, world_size)``: warmup steps of a data-parallel run.
 
-    >>> import math
-    >>> warmup_length(lambda e, n, b, w: math.ceil(e * n / (b * w)))
-    ✅ warmup_length: right on all 5 cases.
+    >>> warmup_length(lambda e, n, b, w: 0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ warmup_length(5, 50000, 128, 8): expected 245, got 0. Hint: ...
     """
     compare(
         "warmup_length",
         fn,
-        lambda e, n, b, w: math.ceil(e * n / (b * w)),
+        None,
         [(5, 50_000, 128, 8), (5, 50_000, 128, 1), (1, 4000, 64, 2), (0, 4000, 64, 4), (0.5, 1000, 30, 1)],
         hint="one step consumes per_device * world_size examples; count the steps in warmup_epochs "
         "epochs and round up (math.ceil).",
     )
 
 
-def _noise(g: torch.Tensor, b: int) -> float:
-    g = g.double()
-    return float(((g - g.mean(0)) ** 2).sum(1).mean() / b)
+
 
 
 def minibatch_noise(fn: Callable[[torch.Tensor, int], float]) -> None:
@@ -55,8 +55,10 @@ def minibatch_noise(fn: Callable[[torch.Tensor, int], float]) -> None:
     ``per_example_grads`` has one row per example; the answer is ``tr(Σ) / b`` with ``Σ``
     their covariance (divided by ``N``).
 
-    >>> minibatch_noise(lambda g, b: float(((g - g.mean(0)) ** 2).sum(1).mean() / b))
-    ✅ minibatch_noise: right on all 5 cases.
+    >>> minibatch_noise(lambda g, b: 0.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ minibatch_noise([[-1.1258398294448853, -1.152360200881958, -0.25057858228..., 1): expected 2.942799357207433, got 0.0. Hint: ...
     """
     gen = torch.Generator().manual_seed(0)
     a = torch.randn(50, 3, generator=gen)
@@ -64,7 +66,7 @@ def minibatch_noise(fn: Callable[[torch.Tensor, int], float]) -> None:
     compare(
         "minibatch_noise",
         fn,
-        _noise,
+        None,
         [
             (a, 1),
             (a, 10),
@@ -83,22 +85,21 @@ def noise_preserving_lr(fn: Callable[[float, int, int], float]) -> None:
 
     An update is ``lr`` times a mini-batch gradient whose noise has variance ``tr Σ / batch``.
 
-    >>> noise_preserving_lr(lambda lr, b0, b: lr * (b / b0) ** 0.5)
-    ✅ noise_preserving_lr: right on all 4 cases.
+    >>> noise_preserving_lr(lambda lr, b0, b: lr)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ noise_preserving_lr(0.1, 256, 1024): expected 0.2, got 0.1. Hint: ...
     """
     compare(
         "noise_preserving_lr",
         fn,
-        lambda lr, b0, b: lr * math.sqrt(b / b0),
+        None,
         [(0.1, 256, 1024), (0.1, 256, 64), (3e-4, 32, 4096), (0.5, 100, 100)],
         hint="the update's noise variance is lr² · tr Σ / B; hold lr² / B fixed and solve for lr.",
     )
 
 
-def _batch_for_budget(s_min: float, b_noise: float, max_steps: float) -> float:
-    if max_steps <= s_min:
-        return math.inf
-    return math.ceil(b_noise / (max_steps / s_min - 1) - 1e-9)
+
 
 
 def batch_for_step_budget(fn: Callable[[float, float, float], float]) -> None:
@@ -107,24 +108,22 @@ def batch_for_step_budget(fn: Callable[[float, float, float], float]) -> None:
     In McCandlish et al.'s model a batch ``B`` needs ``S = s_min * (1 + b_noise / B)`` steps;
     return ``math.inf`` when no batch is large enough.
 
-    >>> batch_for_step_budget(lambda s, bn, m: math.inf if m <= s else math.ceil(bn / (m / s - 1) - 1e-9))
-    ✅ batch_for_step_budget: right on all 6 cases.
+    >>> batch_for_step_budget(lambda s_min, b_noise, max_steps: 1)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ batch_for_step_budget(1000, 100, 2000): expected 100, got 1. Hint: ...
     """
     compare(
         "batch_for_step_budget",
         fn,
-        _batch_for_budget,
+        None,
         [(1000, 100, 2000), (1000, 100, 1100), (1000, 100, 1300), (1000, 300, 1400), (1000, 100, 1000), (500, 64, 300)],
         hint="solve s_min * (1 + b_noise / B) <= max_steps for B and round up; "
         "no batch can go below s_min steps.",
     )
 
 
-def _lars_update(w: torch.Tensor, g: torch.Tensor, lr: float, trust: float, wd: float) -> torch.Tensor:
-    w, g = w.double(), g.double()
-    w_norm, g_norm = w.norm(), g.norm()
-    ratio = w_norm / (g_norm + wd * w_norm) if w_norm > 0 and g_norm > 0 else 1.0
-    return -lr * trust * ratio * (g + wd * w)
+
 
 
 def lars_update(fn: Callable[[torch.Tensor, torch.Tensor, float, float, float], torch.Tensor]) -> None:
@@ -133,11 +132,10 @@ def lars_update(fn: Callable[[torch.Tensor, torch.Tensor, float, float, float], 
     ``-lr * trust * ‖w‖ / (‖g‖ + wd ‖w‖) * (g + wd w)``, with the ratio taken as 1 when ``‖w‖`` or
     ``‖g‖`` is 0.
 
-    >>> def ref(w, g, lr, trust, wd):
-    ...     ratio = w.norm() / (g.norm() + wd * w.norm()) if w.norm() > 0 and g.norm() > 0 else 1.0
-    ...     return -lr * trust * ratio * (g + wd * w)
-    >>> lars_update(ref)
-    ✅ lars_update: right on all 6 cases.
+    >>> lars_update(lambda w, g, lr, trust, wd: -lr * g)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ lars_update([[-2.310411800234176, -0.3732508612577643, -1.06081667854..., [[-0.00104188285970033, 0.0009736130210479112, -7.4419447..., 2.0, 0.001, 0.0): expected [[0.0019531570711929045, -0.0018251755837620403, 0.000139..., got [[0.00208376571940066, -0.0019472260420958223, 0.00014883.... Hint: ...
     """
     gen = torch.Generator().manual_seed(0)
     w = torch.randn(8, 5, generator=gen, dtype=torch.float64)
@@ -145,7 +143,7 @@ def lars_update(fn: Callable[[torch.Tensor, torch.Tensor, float, float, float], 
     compare(
         "lars_update",
         fn,
-        _lars_update,
+        None,
         [
             (w, g, 2.0, 0.001, 0.0),
             (w, 100 * g, 2.0, 0.001, 0.0),  # the same step: only the gradient's direction counts

@@ -28,14 +28,16 @@ def _flat(fn: Callable[..., Grads]) -> Callable[..., torch.Tensor]:
 def clip_by_value(fn: Callable[[Grads, float], Grads]) -> None:
     """Check ``fn(grads, clip_value)``: every entry of every gradient clamped to ``[−c, c]``.
 
-    >>> clip_by_value(lambda gs, c: [g.clamp(-c, c) for g in gs])
-    ✅ clip_by_value: right on all 4 cases.
+    >>> clip_by_value(lambda gs, c: list(gs))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ clip_by_value([tensor([ 0.5000, -3.0000,  2.0000])], 1.0): expected [0.5, -1.0, 1.0], got [0.5, -3.0, 2.0]. Hint: ...
     """
     t = torch.tensor
     compare(
         "clip_by_value",
         _flat(fn),
-        _flat(lambda gs, c: [g.clamp(-c, c) for g in gs]),
+        None,
         [
             ([t([0.5, -3.0, 2.0])], 1.0),
             ([t([[4.0, -0.1], [0.2, -9.0]]), t([0.3])], 0.5),
@@ -47,15 +49,17 @@ def clip_by_value(fn: Callable[[Grads, float], Grads]) -> None:
 
 
 def effective_lr(fn: Callable[[float, float, float], float]) -> None:
-    """Check ``fn(lr, grad_norm, max_norm)``: the step size global-norm clipping leaves, ``lr · min(1, c/‖g‖)``.
+    """Check ``fn(lr, grad_norm, max_norm)``: the step size global-norm clipping leaves.
 
-    >>> effective_lr(lambda lr, n, c: lr * min(1.0, c / n) if n > 0 else lr)
-    ✅ effective_lr: right on all 5 cases.
+    >>> effective_lr(lambda lr, n, c: lr)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ effective_lr(0.1, 10.0, 1.0): expected 0.010000000000000002, got 0.1. Hint: ...
     """
     compare(
         "effective_lr",
         fn,
-        lambda lr, n, c: float(lr * min(1.0, c / n)) if n > 0 else float(lr),
+        None,
         [(0.1, 0.5, 1.0), (0.1, 10.0, 1.0), (1.0, 1.0, 1.0), (0.5, 100.0, 2.0), (0.3, 0.0, 1.0)],
         hint="a clipped step is lr * (c/‖g‖) * g, i.e. a plain step with lr * min(1, c/‖g‖); a zero gradient is not clipped.",
     )
@@ -64,33 +68,36 @@ def effective_lr(fn: Callable[[float, float, float], float]) -> None:
 def clipped_fraction(fn: Callable[[Sequence[float], float], float]) -> None:
     """Check ``fn(grad_norms, max_norm)``: the fraction of steps whose norm exceeded the threshold.
 
-    >>> clipped_fraction(lambda ns, c: sum(n > c for n in ns) / len(ns))
-    ✅ clipped_fraction: right on all 4 cases.
+    >>> clipped_fraction(lambda ns, c: 0.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ clipped_fraction([0.5, 2.0, 3.0, 0.1], 1.0): expected 0.5, got 0.0. Hint: ...
     """
     compare(
         "clipped_fraction",
         fn,
-        lambda ns, c: float(sum(n > c for n in ns) / len(ns)),
+        None,
         [([0.5, 2.0, 3.0, 0.1], 1.0), ([1.0, 1.0], 1.0), ([10.0], 0.5), ([0.2, 0.3, 0.4], 5.0)],
         hint="count the norms strictly above max_norm (a norm equal to it is left alone) and divide by the number of steps.",
     )
 
 
-def _clip_per_tensor(grads: Grads, max_norm: float) -> list[torch.Tensor]:
-    return [g * min(1.0, max_norm / (g.norm().item() + 1e-6)) for g in grads]
+
 
 
 def clip_per_tensor(fn: Callable[[Grads, float], Grads]) -> None:
     """Check ``fn(grads, max_norm)``: each tensor clipped to norm ``max_norm`` on its own (``+1e-6`` as PyTorch).
 
-    >>> clip_per_tensor(lambda gs, c: [g * min(1.0, c / (g.norm().item() + 1e-6)) for g in gs])
-    ✅ clip_per_tensor: right on all 4 cases.
+    >>> clip_per_tensor(lambda gs, c: list(gs))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ clip_per_tensor([tensor([3., 4.]), tensor([0.3000, 0.4000])], 1.0): expected [0.5999999046325684, 0.7999998331069946, 0.30000001192092..., got [3.0, 4.0, 0.30000001192092896, 0.4000000059604645]. Hint: ...
     """
     t = torch.tensor
     compare(
         "clip_per_tensor",
         _flat(fn),
-        _flat(_clip_per_tensor),
+        None,
         [
             ([t([3.0, 4.0]), t([0.3, 0.4])], 1.0),  # the first is clipped to norm 1, the second untouched
             ([t([[1.0, -1.0], [1.0, -1.0]])], 0.5),
@@ -108,13 +115,15 @@ def momentum_step_bound(fn: Callable[[float, float, float, int], float]) -> None
     With ``b ← μ·b + g̃`` and ``‖g̃‖ ≤ c``, ``k`` clipped gradients in one direction give
     ``‖b‖ ≤ c·(1 + μ + … + μ^(k−1)) = c·(1 − μ^k)/(1 − μ)``; the step is ``lr`` times that.
 
-    >>> momentum_step_bound(lambda lr, c, mu, k: lr * c * sum(mu**j for j in range(k)))
-    ✅ momentum_step_bound: right on all 5 cases.
+    >>> momentum_step_bound(lambda lr, c, mu, k: lr * c)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ momentum_step_bound(0.7, 0.5, 0.9, 10): expected 2.27962545965, got 0.35. Hint: ...
     """
     compare(
         "momentum_step_bound",
         lambda *a: float(fn(*a)),
-        lambda lr, c, mu, k: lr * c * sum(mu**j for j in range(k)),
+        None,
         [(0.7, 0.5, 0.9, 1), (0.7, 0.5, 0.9, 10), (0.1, 1.0, 0.9, 1000), (1.0, 2.0, 0.0, 5), (0.3, 0.5, 0.5, 3)],
         hint="the buffer after k clipped gradients all pointing one way is c·(1 + μ + … + μ^(k−1)); "
         "the step is lr times the buffer. With μ = 0 that is lr·c whatever k is.",
@@ -125,20 +134,16 @@ def momentum_step_bound(fn: Callable[[float, float, float, int], float]) -> None
 def explosion_length(fn: Callable[[float, float], int]) -> None:
     """Check ``fn(gain, factor)``: the fewest steps ``T`` with ``gain ** T ≥ factor`` (``gain > 1``, ``factor ≥ 1``).
 
-    >>> import math
-    >>> explosion_length(lambda u, f: math.ceil(math.log(f) / math.log(u) - 1e-9))
-    ✅ explosion_length: right on all 4 cases.
+    >>> explosion_length(lambda lr, h: 0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ explosion_length(1.2, 1000000.0): expected 76, got 0. Hint: ...
     """
-    def reference(u: float, f: float) -> int:
-        t = 0
-        while u**t < f * (1 - 1e-12):  # the smallest whole T, counted (no rounding of logarithms)
-            t += 1
-        return t
 
     compare(
         "explosion_length",
         lambda *a: int(fn(*a)),
-        reference,
+        None,
         [(1.2, 1e6), (2.0, 1024.0), (1.05, 1e3), (3.0, 1.0)],
         hint="the norm grows like gain**T: solve gain**T >= factor for the smallest whole T, T = ceil(log(factor) / log(gain)).",
     )

@@ -44,50 +44,35 @@ def _t(*values: float) -> T:
 # ----------------------------------------------------------------------------- chapter 2
 
 
-def _classify(eigenvalues: Sequence[float]) -> str:
-    tol = 1e-9 * max(1.0, max(abs(v) for v in eigenvalues))
-    neg = any(v < -tol for v in eigenvalues)
-    pos = any(v > tol for v in eigenvalues)
-    zero = any(abs(v) <= tol for v in eigenvalues)
-    if neg and pos:
-        return "saddle"
-    if neg and not zero:
-        return "maximum"
-    if pos and not zero:
-        return "minimum"
-    return "degenerate"
-
-
 def classify_eigenvalues(fn: Callable[[Sequence[float]], str]) -> None:
     """Check ``fn(eigenvalues)``: ``"minimum"``, ``"maximum"``, ``"saddle"`` or ``"degenerate"``.
 
-    >>> classify_eigenvalues(_classify)
-    ✅ classify_eigenvalues: right on all 7 cases.
+    >>> classify_eigenvalues(lambda h: "minimum")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ classify_eigenvalues([-1.0, -0.5]): expected 'maximum', got 'minimum'. Hint: ...
     """
     compare(
         "classify_eigenvalues",
         fn,
-        _classify,
+        None,
         [([1.0, 2.0],), ([-1.0, -0.5],), ([3.0, -0.1],), ([2.0, 0.0],), ([0.0, -1.0],), ([5.0],), ([1.0, 2.0, -3.0, 4.0],)],
         hint="all > 0: minimum; all < 0: maximum; both signs: saddle; otherwise a zero eigenvalue leaves it undecided.",
     )
 
 
-def _momentum(w: T, v: T, g: T, lr: float, mu: float) -> tuple[T, T]:
-    v = mu * v + g
-    return w - lr * v, v
-
-
 def momentum_step(fn: Callable[[T, T, T, float, float], tuple[T, T]]) -> None:
     """Check ``fn(w, v, grad, lr, mu) -> (w, v)``: heavy-ball momentum as in ``torch.optim.SGD``.
 
-    >>> momentum_step(_momentum)
-    ✅ momentum_step: right on all 4 cases.
+    >>> momentum_step(lambda w, v, g, lr, mu: (w - lr * g, v))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ momentum_step([1.0, 2.0], [0.0, 0.0], [0.5, -1.0], 0.1, 0.9): expected [0.95, 2.1, 0.5, -1.0], got [0.95, 2.1, 0.0, 0.0]. Hint: ...
     """
     compare(
         "momentum_step",
         _flat("momentum_step", fn, 2),
-        _flat("momentum_step", _momentum, 2),
+        None,
         [
             (_t(1.0, 2.0), _t(0.0, 0.0), _t(0.5, -1.0), 0.1, 0.9),
             (_t(1.0), _t(2.0), _t(0.0), 0.1, 0.9),  # no gradient: momentum still moves w
@@ -98,21 +83,19 @@ def momentum_step(fn: Callable[[T, T, T, float, float], tuple[T, T]]) -> None:
     )
 
 
-def _taylor(f: float, g: T, h: T, d: T) -> float:
-    return float(f + g @ d + 0.5 * d @ h @ d)
-
-
 def taylor_second_order(fn: Callable[[float, T, T, T], float]) -> None:
     """Check ``fn(f, grad, hessian, delta)``: the quadratic model ``f + gᵀδ + ½ δᵀHδ``.
 
-    >>> taylor_second_order(_taylor)
-    ✅ taylor_second_order: right on all 4 cases.
+    >>> taylor_second_order(lambda f, g, h, d: float(f + g @ d))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ taylor_second_order(1.0, [1.0, 0.0], [[2.0, 1.0], [1.0, -3.0]], [0.1, 0.2]): expected 1.07, got 1.1. Hint: ...
     """
     h = torch.tensor([[2.0, 1.0], [1.0, -3.0]], dtype=torch.float64)
     compare(
         "taylor_second_order",
         lambda *a: float(fn(*a)),
-        _taylor,
+        None,
         [
             (1.0, _t(1.0, 0.0), h, _t(0.1, 0.2)),
             (0.0, _t(0.0, 0.0), h, _t(1.0, 1.0)),  # a critical point: only the curvature term
@@ -121,17 +104,6 @@ def taylor_second_order(fn: Callable[[float, T, T, T], float]) -> None:
         ],
         hint="f + grad @ delta + 0.5 * delta @ H @ delta (the one-half matters).",
     )
-
-
-def _look_around(loss: Callable[[T], T], point: T, radius: float, n: int) -> str:
-    angles = torch.arange(n, dtype=torch.float64) * (2 * torch.pi / n)
-    ring = point + radius * torch.stack([angles.cos(), angles.sin()], -1)
-    change = torch.stack([loss(q) for q in ring]) - loss(point)
-    if bool((change >= 0).all()):
-        return "minimum"
-    if bool((change <= 0).all()):
-        return "maximum"
-    return "saddle"
 
 
 def _quartic_bowl(w: T) -> T:
@@ -169,13 +141,15 @@ def look_around(fn: Callable[[Callable[[T], T], T, float, int], str]) -> None:
     ``θ_k = 2πk/n``, has a lower loss than ``point``; ``"maximum"`` when none has a higher one;
     ``"saddle"`` otherwise. In every case the Hessian test cannot decide (an eigenvalue is 0).
 
-    >>> look_around(_look_around)
-    ✅ look_around: right on all 8 cases.
+    >>> look_around(lambda loss, point, radius, n: "minimum")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ look_around(quartic_cap, [0.0, 0.0], 0.1, 16): expected 'maximum', got 'minimum'. Hint: ...
     """
     compare(
         "look_around",
         fn,
-        _look_around,
+        None,
         [
             (_quartic_bowl, _t(0.0, 0.0), 0.1, 16),
             (_quartic_cap, _t(0.0, 0.0), 0.1, 16),
@@ -194,21 +168,18 @@ def look_around(fn: Callable[[Callable[[T], T], T, float, int], str]) -> None:
 # ----------------------------------------------------------------------------- chapter 7
 
 
-def _adagrad(w: T, g: T, s: T, lr: float, eps: float) -> tuple[T, T]:
-    s = s + g * g
-    return w - lr * g / (s.sqrt() + eps), s
-
-
 def adagrad_step(fn: Callable[[T, T, T, float, float], tuple[T, T]]) -> None:
     """Check ``fn(w, grad, sum_sq, lr, eps) -> (w, sum_sq)``: one Adagrad step as in ``torch.optim.Adagrad``.
 
-    >>> adagrad_step(_adagrad)
-    ✅ adagrad_step: right on all 4 cases.
+    >>> adagrad_step(lambda w, g, s, lr, eps: (w - lr * g, s))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ adagrad_step([1.0, 2.0], [0.5, -1.0], [0.0, 0.0], 0.1, 1e-10): expected [0.90000000002, 2.09999999999, 0.25, 1.0], got [0.95, 2.1, 0.0, 0.0]. Hint: ...
     """
     compare(
         "adagrad_step",
         _flat("adagrad_step", fn, 2),
-        _flat("adagrad_step", _adagrad, 2),
+        None,
         [
             (_t(1.0, 2.0), _t(0.5, -1.0), _t(0.0, 0.0), 0.1, 1e-10),  # first step: a sign step of size lr
             (_t(1.0), _t(2.0), _t(4.0), 0.1, 1e-10),
@@ -220,24 +191,19 @@ def adagrad_step(fn: Callable[[T, T, T, float, float], tuple[T, T]]) -> None:
     )
 
 
-def _adam(w: T, g: T, m: T, v: T, t: int, lr: float, b1: float, b2: float, eps: float) -> tuple[T, T, T]:
-    m = b1 * m + (1 - b1) * g
-    v = b2 * v + (1 - b2) * g * g
-    m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
-    return w - lr * m_hat / (v_hat.sqrt() + eps), m, v
-
-
 def adam_step(fn: Callable[..., tuple[T, T, T]]) -> None:
     """Check ``fn(w, grad, m, v, t, lr, beta1, beta2, eps) -> (w, m, v)``: Adam's step ``t`` (from 1).
 
-    >>> adam_step(_adam)
-    ✅ adam_step: right on all 4 cases.
+    >>> adam_step(lambda w, g, m, v, t, lr, b1, b2, eps: (w - lr * g, m, v))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ adam_step([1.0, 2.0], [0.5, -1.0], [0.0, 0.0], [0.0, 0.0], 1, 0.1, 0.9, 0.999, 1e-08): expected [0.900000002, 2.099999999, 0.04999999999999999, -0.099999..., got [0.95, 2.1, 0.0, 0.0, 0.0, 0.0]. Hint: ...
     """
     z = _t(0.0, 0.0)
     compare(
         "adam_step",
         _flat("adam_step", fn, 3),
-        _flat("adam_step", _adam, 3),
+        None,
         [
             (_t(1.0, 2.0), _t(0.5, -1.0), z, z, 1, 0.1, 0.9, 0.999, 1e-8),  # step 1: bias correction gives ±lr
             (_t(1.0, 2.0), _t(0.5, -1.0), _t(0.1, 0.2), _t(0.01, 0.02), 5, 0.01, 0.9, 0.999, 1e-8),
@@ -249,21 +215,18 @@ def adam_step(fn: Callable[..., tuple[T, T, T]]) -> None:
     )
 
 
-def _powersign(w: T, g: T, m: T, lr: float, beta: float) -> tuple[T, T]:
-    m = beta * m + (1 - beta) * g
-    return w - lr * torch.exp(torch.sign(g) * torch.sign(m)) * g, m
-
-
 def powersign_step(fn: Callable[[T, T, T, float, float], tuple[T, T]]) -> None:
     """Check ``fn(w, grad, m, lr, beta) -> (w, m)``: PowerSign with base ``e`` and no decay.
 
-    >>> powersign_step(_powersign)
-    ✅ powersign_step: right on all 4 cases.
+    >>> powersign_step(lambda w, g, m, lr, beta: (w - lr * g, m))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ powersign_step([1.0, 1.0], [2.0, -1.0], [0.0, 0.0], 0.1, 0.9): expected [0.4563436343081909, 1.2718281828459046, 0.19999999999999..., got [0.8, 1.1, 0.0, 0.0]. Hint: ...
     """
     compare(
         "powersign_step",
         _flat("powersign_step", fn, 2),
-        _flat("powersign_step", _powersign, 2),
+        None,
         [
             (_t(1.0, 1.0), _t(2.0, -1.0), _t(0.0, 0.0), 0.1, 0.9),  # first step: m has g's sign
             (_t(1.0), _t(-1.0), _t(0.5), 0.1, 0.9),  # disagreement: the step shrinks by e
@@ -275,19 +238,15 @@ def powersign_step(fn: Callable[[T, T, T, float, float], tuple[T, T]]) -> None:
     )
 
 
-def _uncorrected_ratio(t: int, b1: float, b2: float) -> float:
-    return (1 - b1**t) / (1 - b2**t) ** 0.5
-
-
 def uncorrected_adam_ratio(fn: Callable[[int, float, float], float]) -> None:
     """Check ``fn(t, beta1, beta2)``: for a constant gradient, Adam's step ``t`` without bias correction over the corrected one.
 
-    With ``m0 = v0 = 0`` and a constant gradient ``g``, ``m_t = (1 − β1^t) g`` and
-    ``v_t = (1 − β2^t) g²``, so the uncorrected step ``η m_t / √v_t`` is ``(1 − β1^t)/√(1 − β2^t)``
-    times the corrected step ``η sign(g)`` (ε = 0). The checker also runs that Adam and compares.
+    Both start from ``m0 = v0 = 0`` with ``ε = 0``; the expected ratios come from runs of the update.
 
-    >>> uncorrected_adam_ratio(lambda t, b1, b2: (1 - b1**t) / (1 - b2**t) ** 0.5)
-    ✅ uncorrected_adam_ratio: right on all 6 cases.
+    >>> uncorrected_adam_ratio(lambda t, b1, b2: 1.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ uncorrected_adam_ratio(1, 0.9, 0.999): expected 3.1622776601683773, got 1.0. Hint: ...
     """
     cases = [
         (1, 0.9, 0.999),  # PyTorch's defaults, first step: about 3.16
@@ -297,42 +256,29 @@ def uncorrected_adam_ratio(fn: Callable[[int, float, float], float]) -> None:
         (3, 0.9, 0.9),  # beta1 = beta2: the uncorrected step is too *small*
         (50, 0.5, 0.99),
     ]
-    for t, b1, b2 in cases:  # the closed form against a run of the update itself
-        m = v = 0.0
-        for _ in range(t):
-            m, v = b1 * m + (1 - b1) * 0.7, b2 * v + (1 - b2) * 0.49
-        assert abs(m / v**0.5 - _uncorrected_ratio(t, b1, b2)) < 1e-9
     compare(
         "uncorrected_adam_ratio",
         lambda t, b1, b2: float(fn(t, b1, b2)),
-        _uncorrected_ratio,
+        None,
         cases,
         hint="unroll m_t and v_t for a constant g from zero: geometric sums give (1 - beta**t) times g and g**2.",
         tol=1e-6,
     )
 
 
-def _adamw(
-    w: T, g: T, m: T, v: T, t: int, lr: float, b1: float, b2: float, eps: float, wd: float
-) -> tuple[T, T, T]:
-    w = w * (1 - lr * wd)  # decoupled: the decay never enters m or v
-    m = b1 * m + (1 - b1) * g
-    v = b2 * v + (1 - b2) * g * g
-    m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
-    return w - lr * m_hat / (v_hat.sqrt() + eps), m, v
-
-
 def adamw_step(fn: Callable[..., tuple[T, T, T]]) -> None:
     """Check ``fn(w, grad, m, v, t, lr, beta1, beta2, eps, weight_decay) -> (w, m, v)``: one ``torch.optim.AdamW`` step.
 
-    >>> adamw_step(_adamw)
-    ✅ adamw_step: right on all 5 cases.
+    >>> adamw_step(lambda w, g, m, v, t, lr, b1, b2, eps, wd: (w - lr * g, m, v))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ adamw_step([1.0, 2.0], [0.5, -1.0], [0.0, 0.0], [0.0, 0.0], 1, 0.1, 0.9, 0.999, 1e-08, 0.0): expected [0.900000002, 2.099999999, 0.04999999999999999, -0.099999..., got [0.95, 2.1, 0.0, 0.0, 0.0, 0.0]. Hint: ...
     """
     z = _t(0.0, 0.0)
     compare(
         "adamw_step",
         _flat("adamw_step", fn, 3),
-        _flat("adamw_step", _adamw, 3),
+        None,
         [
             (_t(1.0, 2.0), _t(0.5, -1.0), z, z, 1, 0.1, 0.9, 0.999, 1e-8, 0.0),  # no decay: Adam
             (_t(1.0, -2.0), z, z, z, 1, 0.1, 0.9, 0.999, 1e-8, 0.5),  # zero gradient: only the decay
@@ -347,19 +293,15 @@ def adamw_step(fn: Callable[..., tuple[T, T, T]]) -> None:
     )
 
 
-def _adadelta_first(g: T, rho: float, eps: float) -> T:
-    return -(eps**0.5) * g / ((1 - rho) * g * g + eps).sqrt()
-
-
 def adadelta_first_step(fn: Callable[[T, float, float], T]) -> None:
     """Check ``fn(g, rho, eps)``: Adadelta's first update ``θ1 − θ0`` (``lr = 1``, zero state), per coordinate.
 
-    With ``u0 = v0 = 0``: ``v1 = (1 − ρ) g²`` and the update is ``−√ε · g / √((1 − ρ) g² + ε)``,
-    about ``−√(ε/(1 − ρ)) · sign(g)`` when ``g² ≫ ε/(1 − ρ)``. The checker also compares the
-    closed form with one step of ``torch.optim.Adadelta``.
+    The expected updates are one step of ``torch.optim.Adadelta`` from a zero state.
 
-    >>> adadelta_first_step(lambda g, rho, eps: -(eps**0.5) * g / ((1 - rho) * g**2 + eps).sqrt())
-    ✅ adadelta_first_step: right on all 5 cases.
+    >>> adadelta_first_step(lambda g, rho, eps: -g)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ adadelta_first_step([1.0, -2.0, 50.0], 0.9, 1e-06): expected [-0.0031622618488986636, 0.003162273707328716, -0.0031622..., got [-1.0, 2.0, -50.0]. Hint: ...
     """
     cases = [
         (_t(1.0, -2.0, 50.0), 0.9, 1e-6),  # PyTorch's defaults: about -0.00316 * sign(g)
@@ -368,16 +310,10 @@ def adadelta_first_step(fn: Callable[[T, float, float], T]) -> None:
         (_t(0.5, -0.5), 0.95, 1e-4),  # a larger eps: a larger first step
         (_t(0.0, 1.0), 0.9, 1e-8),
     ]
-    for g, rho, eps in cases:  # the closed form against PyTorch's Adadelta
-        w = torch.nn.Parameter(torch.zeros_like(g))
-        opt = torch.optim.Adadelta([w], lr=1.0, rho=rho, eps=eps)
-        w.grad = g.clone()
-        opt.step()
-        assert torch.allclose(w.detach(), _adadelta_first(g, rho, eps), rtol=1e-9, atol=1e-15)
     compare(
         "adadelta_first_step",
         lambda g, rho, eps: torch.as_tensor(fn(g.clone(), rho, eps), dtype=torch.float64),
-        _adadelta_first,
+        None,
         cases,
         hint="with u0 = v0 = 0, v1 = (1 - rho) g**2 and the numerator is sqrt(u0 + eps) = sqrt(eps); "
         "the update is minus that step (theta moves against the gradient).",

@@ -29,13 +29,15 @@ def _as_tensor(fn: Any) -> Any:
 def range_growth_factor(fn: Callable[[float, float, int], float]) -> None:
     """Check ``fn(start_lr, end_lr, num_iter)``: the factor ``q`` the LR is multiplied by each step.
 
-    >>> range_growth_factor(lambda a, b, n: (b / a) ** (1 / (n - 1)))
-    ✅ range_growth_factor: right on all 5 cases.
+    >>> range_growth_factor(lambda a, b, n: (b / a) ** (1 / n))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ range_growth_factor(1e-07, 10.0, 100): expected 1.2045035402587823, got 1.202264434617413. Hint: ...
     """
     compare(
         "range_growth_factor",
         fn,
-        lr_finder.growth_factor,
+        None,
         [(1e-7, 10.0, 100), (1e-3, 1e-1, 3), (1e-4, 1.0, 10), (0.5, 2.0, 2), (1e-6, 1e-5, 1000)],
         hint="after num_iter - 1 steps start * q**(num_iter - 1) must equal end, so "
         "q = (end / start) ** (1 / (num_iter - 1)); in logs, log q = (log end - log start) / (num_iter - 1).",
@@ -46,19 +48,15 @@ def range_growth_factor(fn: Callable[[float, float, int], float]) -> None:
 def range_smoothing(fn: Callable[[Sequence[float], float], Sequence[float]]) -> None:
     """Check ``fn(losses, beta)``: the exponential moving average with bias correction.
 
-    >>> def ema(losses, beta):
-    ...     avg, out = 0.0, []
-    ...     for i, x in enumerate(losses):
-    ...         avg = beta * avg + (1 - beta) * x
-    ...         out.append(avg / (1 - beta ** (i + 1)))
-    ...     return out
-    >>> range_smoothing(ema)
-    ✅ range_smoothing: right on all 5 cases.
+    >>> range_smoothing(lambda losses, beta: list(losses))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ range_smoothing([3.0, 1.0, 4.0, 1.0, 5.0, 9.0], 0.9): expected [3.0, 1.9473684210526319, 2.70479704797048, 2.20907240476..., got [3.0, 1.0, 4.0, 1.0, 5.0, 9.0]. Hint: ...
     """
     compare(
         "range_smoothing",
         _as_tensor(fn),
-        lambda losses, beta: torch.tensor(lr_finder.smooth_losses(losses, beta), dtype=torch.float64),
+        None,
         [
             ([2.0, 2.0, 2.0], 0.98),  # a constant stays constant: that is what bias correction is for
             ([3.0, 1.0, 4.0, 1.0, 5.0, 9.0], 0.9),
@@ -72,26 +70,19 @@ def range_smoothing(fn: Callable[[Sequence[float], float], Sequence[float]]) -> 
     )
 
 
-def _first_unstable_step(curvatures: Sequence[float], start_lr: float, end_lr: float, num_iter: int) -> int | None:
-    """The reference: walk the exponential schedule until some direction's factor |1 - lr h| exceeds 1."""
-    top = max(curvatures)
-    return next((i for i, lr in enumerate(lr_finder.lr_schedule_exp(start_lr, end_lr, num_iter)) if lr * top > 2), None)
-
-
 def range_unstable_step(fn: Callable[[Sequence[float], float, float, int], int | None]) -> None:
     """Check ``fn(curvatures, start_lr, end_lr, num_iter)``: the first step of an exponential range test
     at which gradient descent on ``½ Σ h x²`` is unstable in some direction (``None``: never).
 
-    >>> def first(h, a, b, n):
-    ...     i = math.floor(math.log(2 / (max(h) * a)) / math.log((b / a) ** (1 / (n - 1)))) + 1
-    ...     return max(i, 0) if i < n else None
-    >>> range_unstable_step(first)
-    ✅ range_unstable_step: right on all 6 cases.
+    >>> range_unstable_step(lambda h, a, b, n: 0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ range_unstable_step([0.10000000149011612, 0.12742750346660614, 0.162377670407..., 0.001, 10.0, 120): expected 69, got 0. Hint: ...
     """
     compare(
         "range_unstable_step",
         fn,
-        _first_unstable_step,
+        None,
         [
             (torch.logspace(-1, 1, 20).tolist(), 1e-3, 10.0, 120),  # the chapter's quadratic
             ([1.0, 4.0], 1e-4, 10.0, 100),
@@ -135,9 +126,10 @@ def range_fastai_valley(fn: Callable[[Sequence[float], Sequence[float]], float],
     ``max_end - lds[max_end]``, lies against the first point of the longest decreasing
     subsequence it found, on a noisy curve.
 
-    >>> range_fastai_valley(lr_finder.fastai_valley, prediction="right")
-    ✅ range_fastai_valley: right on all 4 cases.
-    ✅ range_fastai_valley: your prediction is right: fastai's start lies 11 steps right of the subsequence's first point.
+    >>> range_fastai_valley(lambda lrs, smoothed: lrs[0])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ range_fastai_valley([1e-06, 1.1450475699382818e-06, 1.3111339374215643e-06, 1..., [2.0308199093095465, 2.010457539476462, 1.989043020462998...): expected 0.0025808615404180756, got 1e-06. Hint: ...
     """
     curves = [_drifting_curve(seed=k) for k in range(3)]
     flat_lrs = lr_finder.lr_schedule_exp(1e-4, 1.0, 60)
@@ -145,7 +137,7 @@ def range_fastai_valley(fn: Callable[[Sequence[float], Sequence[float]], float],
     compare(
         "range_fastai_valley",
         fn,
-        lr_finder.fastai_valley,
+        None,
         curves,
         hint="drop the first len//10 and the last 5 points; lds[i] = 1 + the longest lds[j] over j < i with "
         "losses[i] < losses[j]; keep max_end = the first i with the largest lds, max_start = max_end - lds[max_end]; "
@@ -172,12 +164,6 @@ def range_fastai_valley(fn: Callable[[Sequence[float], Sequence[float]], float],
     )
 
 
-def _ema_lag_decades(step: int, beta: float, start_lr: float, end_lr: float, num_iter: int) -> float:
-    weights = [beta**k for k in range(step + 1)]
-    age = sum(k * w for k, w in enumerate(weights)) / sum(weights)
-    return age * math.log10(end_lr / start_lr) / (num_iter - 1)
-
-
 def range_ema_lag(fn: Callable[[int, float, float, float, int], float]) -> None:
     """Check ``fn(step, beta, start_lr, end_lr, num_iter)``: the smoothed loss's lag in decades of rate.
 
@@ -185,13 +171,15 @@ def range_ema_lag(fn: Callable[[int, float, float, float, int], float]) -> None:
     (``k = 0 .. step``, normalised); its mean age in steps, times the decades per step of the
     schedule, is the lag.
 
-    >>> range_ema_lag(_ema_lag_decades)
-    ✅ range_ema_lag: right on all 5 cases.
+    >>> range_ema_lag(lambda step, beta, a, b, n: 0.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ range_ema_lag(40, 0.98, 0.0001, 10.0, 100): expected 0.868861765149088, got 0.0. Hint: ...
     """
     compare(
         "range_ema_lag",
         fn,
-        _ema_lag_decades,
+        None,
         [(40, 0.98, 1e-4, 10.0, 100), (80, 0.98, 1e-4, 10.0, 100), (0, 0.98, 1e-4, 10.0, 100),
          (200, 0.98, 1e-7, 10.0, 320), (30, 0.9, 1e-3, 1.0, 50)],
         hint="the weight of the loss k steps back is beta**k for k = 0..step, divided by their sum (that is the "

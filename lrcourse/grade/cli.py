@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from lrcourse.assign import chapters
-from lrcourse.grade import recorder
+from lrcourse.grade import instructor, recorder
 from lrcourse.grade.report import feedback, rows
 from lrcourse.grade.score import prepare, score
 
@@ -218,6 +218,23 @@ def _summary(sub: Submission, result: dict[str, Any], points: dict[str, float], 
     return f"{sub.student}: chapter {sub.chapter}: {total:.2f} / {best:g} points, {len(result['notes'])} problem(s)"
 
 
+def hidden_file(folder: Path) -> Path | None:
+    """The hidden cases of an instructor's folder: ``hidden_cases.json``, computed again from
+    ``hidden_cases.py`` (and the course's hidden cases) when that is newer and the references are here.
+
+    >>> hidden_file(Path("/nonexistent-folder")) is None
+    True
+    """
+    py, js = folder / "hidden_cases.py", folder / "hidden_cases.json"
+    stale = py.exists() and (not js.exists() or py.stat().st_mtime > js.stat().st_mtime)
+    if stale and (instructor.references_folder() is not None or not js.exists()):
+        course = list(instructor.load_references(instructor.references_folder())[1]) if instructor.references_folder() else []
+        js, notes = instructor.hidden_json(py, js, course=course)
+        for note in notes:
+            print(f"lrcourse-grade: {note}", file=sys.stderr)
+    return js if js.exists() else None
+
+
 def _default_book() -> Path:
     here = Path("book")
     return here if here.is_dir() else Path(__file__).resolve().parents[2] / "book"
@@ -246,11 +263,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.submissions.is_dir():
             raise GradeError(f"{args.submissions} is not a folder of submissions.")
         hidden, points_csv = args.hidden, None
-        if args.instructor is not None:
-            hidden = hidden or (args.instructor / "hidden_cases.py" if (args.instructor / "hidden_cases.py").exists() else None)
-            points_csv = args.instructor / "points.csv"
         if hidden is not None and not hidden.exists():
             raise GradeError(f"the hidden cases file {hidden} does not exist.")
+        if args.instructor is not None:
+            points_csv = args.instructor / "points.csv"
+            if hidden is None:
+                hidden = hidden_file(args.instructor)
+        elif hidden is not None and hidden.suffix != ".json":  # expected values from the references, now
+            hidden, notes = instructor.hidden_json(hidden, Path(tempfile.mkdtemp()) / "hidden_cases.json")
+            for note in notes:
+                print(f"lrcourse-grade: {note}", file=sys.stderr)
         subs = find(args.submissions, args.layout, args.roster)
         if not subs:
             raise GradeError(f"no submissions in {args.submissions} match the layout; state it with --layout or --roster.")

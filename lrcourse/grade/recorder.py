@@ -9,13 +9,20 @@ call goes to the log: ``{"check", "passed", "total", "hidden_passed", "hidden_to
 "messages"}``. Without ``LRCOURSE_GRADING`` none of this runs, so a self-study reader sees
 exactly the checkers' usual lines and :class:`~lrcourse.check.CheckFailed`.
 
-The hidden-cases file is Python, kept by the instructor (never in what students receive)::
+The hidden cases are kept by the instructor (never in what students receive): a JSON file
+written by ``lrcourse-assign --instructor`` or ``lrcourse-grade`` (:func:`encode` of
+``{name: [{"args": [...], "expected": value}, ...]}``, the expected values computed by the
+references of the source checkout, ``tests/references``), or a Python file::
 
     import torch
     CASES = {
         "gd_step": [(torch.tensor([3.0]), torch.tensor([1.0]), 0.25)],   # arguments: expected from the reference
         "double": [{"args": (21,), "expected": 42}],                     # or arguments and expected value
     }
+
+:func:`encode` and :func:`decode` also store the expected values of the checkers' public
+cases (``lrcourse/check/expected/<module>.json``): tensors with their dtype and every value
+exactly (a float's ``repr`` round-trips).
 """
 
 from __future__ import annotations
@@ -26,7 +33,10 @@ import os
 import runpy
 from collections.abc import Callable, Sequence
 from functools import cache
+from pathlib import Path
 from typing import Any
+
+import torch
 
 LOG = "LRCOURSE_GRADING"
 HIDDEN = "LRCOURSE_HIDDEN_CASES"
@@ -42,9 +52,66 @@ def active() -> bool:
     return bool(os.environ.get(LOG))
 
 
+def encode(v: Any) -> Any:
+    """A JSON-ready form of ``v`` (numbers, strings, lists, tuples, dicts, tensors), exact.
+
+    >>> encode((torch.tensor([0.1, 2.0], dtype=torch.float64), [1, "a"], None))
+    {'tuple': [{'tensor': 'float64', 'shape': [2], 'values': [0.1, 2.0]}, [1, 'a'], None]}
+    >>> x = torch.randn(3, 2); torch.equal(decode(json.loads(json.dumps(encode(x)))), x)
+    True
+    """
+    if isinstance(v, torch.Tensor):
+        t = v.detach().cpu()
+        return {"tensor": str(t.dtype).removeprefix("torch."), "shape": list(t.shape), "values": t.reshape(-1).tolist()}
+    if v is None or isinstance(v, bool | int | float | str):
+        return v
+    if isinstance(v, tuple):
+        return {"tuple": [encode(x) for x in v]}
+    if isinstance(v, list):
+        return [encode(x) for x in v]
+    if isinstance(v, dict):
+        return {"dict": [[encode(k), encode(x)] for k, x in v.items()]}
+    if hasattr(v, "item") and hasattr(v, "dtype"):  # a NumPy scalar
+        return v.item()
+    raise TypeError(f"cannot store a {type(v).__name__} as a case or an expected value")
+
+
+def decode(v: Any) -> Any:
+    """The value :func:`encode` stored.
+
+    >>> decode({"tuple": [1.5, {"dict": [["k", [True]]]}]})
+    (1.5, {'k': [True]})
+    """
+    if isinstance(v, list):
+        return [decode(x) for x in v]
+    if not isinstance(v, dict):
+        return v
+    if "tensor" in v:
+        dtype = getattr(torch, v["tensor"])
+        return torch.tensor(v["values"], dtype=dtype).reshape(v["shape"])
+    if "tuple" in v:
+        return tuple(decode(x) for x in v["tuple"])
+    return {decode(k): decode(x) for k, x in v["dict"]}
+
+
+def read_cases(path: str | Path) -> dict[str, list[Any]]:
+    """The cases of a hidden-cases file: JSON (``{name: [{"args": ..., "expected": ...}]}``, each value as
+    :func:`encode` wrote it), or Python defining ``CASES``.
+
+    >>> import tempfile; f = Path(tempfile.mkdtemp()) / "h.json"
+    >>> _ = f.write_text(json.dumps({"double": [{"args": {"tuple": [2]}, "expected": 4}]})); read_cases(f)
+    {'double': [{'args': (2,), 'expected': 4}]}
+    """
+    path = Path(path)
+    if path.suffix == ".json":
+        data = json.loads(path.read_text())
+        return {name: [{k: decode(v) for k, v in case.items()} for case in cases] for name, cases in data.items()}
+    return dict(runpy.run_path(str(path)).get("CASES", {}))
+
+
 @cache
 def _hidden_file(path: str) -> dict[str, list[Any]]:
-    return dict(runpy.run_path(path).get("CASES", {}))
+    return read_cases(path)
 
 
 def hidden_cases(name: str) -> list[tuple[tuple[Any, ...], Any]]:
@@ -73,17 +140,23 @@ def _write(record: dict[str, Any]) -> None:
 def compare(
     name: str,
     student: Any,
-    reference: Callable[..., Any],
+    reference: Callable[..., Any] | None,
     cases: Sequence[Sequence[Any]],
     *,
     hint: str,
     tol: float,
     close: Callable[[Any, Any, float], bool],
     short: Callable[[Any], str],
+    expected: Sequence[Any] | None = None,
 ) -> None:
-    """Grading-mode :func:`lrcourse.check.compare`: run every public and hidden case, log the count."""
+    """Grading-mode :func:`lrcourse.check.compare`: run every public and hidden case, log the count.
+
+    ``expected``: the public cases' stored answers (then ``reference`` is None, and a hidden case
+    needs its own expected value, which ``lrcourse-assign --instructor`` computes).
+    """
     hidden = hidden_cases(name)
-    everything = [(tuple(c), _MISSING, False) for c in cases] + [(a, e, True) for a, e in hidden]
+    public = [_MISSING] * len(cases) if expected is None else list(expected)
+    everything = [(tuple(c), e, False) for c, e in zip(cases, public, strict=True)] + [(a, e, True) for a, e in hidden]
     passed = {False: 0, True: 0}
     total = {False: 0, True: 0}
     messages: list[str] = []
@@ -92,6 +165,10 @@ def compare(
         stop = f"❌ {name}: no answer yet. Hint: {hint}"
     for k, (case, expected, is_hidden) in enumerate(everything):
         if expected is _MISSING:
+            if reference is None:
+                messages.append(f"⚠ {name}: hidden case {k + 1 - len(cases)} left out, it has no expected value "
+                                "(lrcourse-assign --instructor computes them from a source checkout).")
+                continue
             try:
                 expected = reference(*copy.deepcopy(case))
             except Exception as err:  # a bad hidden case is the instructor's, not the student's

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell
 
-from lrcourse.assign import Exercise, _check_calls, make_student
+from lrcourse.assign import Exercise, check_calls, make_student
 
 _BUILTINS = set(dir(builtins)) | {"lrcourse", "check"}
 # Run before each restored check: the checkers afresh from disk, so that a notebook that
@@ -102,7 +102,7 @@ def strip_check_calls(source: str) -> str:
     lines = source.splitlines()
     drop: set[int] = set()
     for node in tree.body:
-        if isinstance(node, ast.Expr) and _check_calls(ast.get_source_segment(source, node) or ""):
+        if isinstance(node, ast.Expr) and check_calls(ast.get_source_segment(source, node) or ""):
             drop.update(range(node.lineno - 1, (node.end_lineno or node.lineno)))
     return "\n".join(line for i, line in enumerate(lines) if i not in drop)
 

@@ -1,0 +1,62 @@
+"""Reference answers of chapters 4 and 5's checkers (lrcourse.check.schedules), kept out of the package."""
+
+from __future__ import annotations
+
+from itertools import count, takewhile
+
+import torch
+
+from lrcourse import schedules as sch
+
+
+def _restarts(t0: int, mult: int, total: int) -> list[int]:
+    # cycle i ends at T_0 (1 + T_mult + ... + T_mult^i)
+    ends = (t0 * (i + 1) if mult == 1 else t0 * (mult ** (i + 1) - 1) // (mult - 1) for i in count())
+    return list(takewhile(lambda end: end < total, ends))
+
+
+def _noise_floor_loss(lr: float, steps: int, h: float, sigma: float, x0: float) -> float:
+    q = (1 - lr * h) ** 2
+    v = q**steps * x0**2 + (lr * sigma) ** 2 * (steps if q == 1 else (1 - q**steps) / (1 - q))
+    return h / 2 * v
+
+
+def _noam_peak(d: int, w: int) -> torch.Tensor:
+    f = sch.transformer(d, w)
+    step = max(range(w + 5), key=f)
+    return torch.tensor([float(step), f(step)], dtype=torch.float64)
+
+
+def _cycle_growth(base_lr: float, max_lr: float, step_size: int, h: float) -> float:
+    f = sch.cyclic(base_lr, max_lr, step_size)
+    out = 1.0
+    for t in range(2 * step_size):
+        out *= abs(1 - f(t) * h)
+    return out
+
+
+REFERENCES = {
+    "time_based_decay": lambda lr0, k, t: sch.time_based(lr0, k)(t),
+    "linear_warmup": lambda t, peak, w, total: sch.warmup(sch.cosine(peak, total - w), w)(t),
+    "noam": lambda s, d, w: sch.transformer(d, w)(s),
+    "triangular2": lambda t, lo, hi, n: sch.cyclic(lo, hi, n, mode="triangular2")(t),
+    "sgdr": lambda t, hi, t0, mult, lo: sch.cosine_restarts(hi, t0, mult, lo)(t),
+    "sgdr_restarts": _restarts,
+    "noise_floor_loss": _noise_floor_loss,
+    "wsd_schedule": lambda t, lr, total, w, d: sch.wsd(lr, total, w, d)(t),
+    "noam_peak": _noam_peak,
+    "cycle_growth": _cycle_growth,
+}
+
+HIDDEN = {
+    "time_based_decay": [(0.4, 0.2, 7)],
+    "linear_warmup": [(7, 0.3, 8, 40), (30, 0.3, 8, 40)],
+    "noam": [(499, 128, 500), (12, 16, 3)],
+    "triangular2": [(33, 0.05, 0.8, 6), (12, 0.0, 1.0, 6)],
+    "sgdr": [(17, 0.2, 5, 2, 0.01), (44, 1.0, 3, 3, 0.0)],
+    "sgdr_restarts": [(3, 3, 100), (7, 1, 29)],
+    "noise_floor_loss": [(0.2, 25, 3.0, 0.5, 1.5), (0.5, 7, 2.0, 1.0, 1.0)],
+    "wsd_schedule": [(11, 0.5, 30, 6, 10), (2, 0.5, 30, 6, 10)],
+    "noam_peak": [(128, 250), (32, 2)],
+    "cycle_growth": [(0.05, 0.25, 4, 6.0)],
+}
