@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from .profiles import device as default_device
-from .runtime import atomic_save
+from .runtime import atomic_save, check_count
 
 DATASETS = ("mnist1d", "spirals", "blobs", "fashion_mnist", "cifar10")
 
@@ -295,11 +295,12 @@ def batches(
 
 
 def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
-    """How many slices :func:`batches` yields.
+    """How many slices :func:`batches` yields: the optimizer steps of one epoch over ``n`` examples.
 
     >>> num_batches(5, 2), num_batches(5, 2, drop_last=True)
     (3, 2)
     """
+    check_count("batch_size", batch_size)
     return n // batch_size if drop_last else math.ceil(n / batch_size)
 
 

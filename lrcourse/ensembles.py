@@ -8,8 +8,9 @@ every cycle, and the ensemble predicts with the mean of the snapshots' softmax o
     p(y | x) = (1/M) · Σ_m softmax(f(x; θ_m)).
 
 The learning rate within a cycle of ``T`` steps is
-``lr(t) = lr_max/2 · (1 + cos(π · (t mod T) / T))``, the same as PyTorch's
-``CosineAnnealingWarmRestarts(T_0=T, eta_min=0)``.
+``lr(t) = max_lr/2 · (1 + cos(π · (t mod T) / T))``: SGDR with cycles of one length,
+:func:`lrcourse.schedules.cosine_restarts` with ``T_0=T`` (PyTorch's
+``CosineAnnealingWarmRestarts(T_0=T, eta_min=0)``).
 
 :class:`Snapshots` is an ``on_epoch_end`` callback for :func:`lrcourse.train.fit`; it keeps
 the snapshots in memory (on their device) or writes each one atomically to disk.
@@ -18,7 +19,6 @@ the snapshots in memory (on their device) or writes each one atomically to disk.
 from __future__ import annotations
 
 import copy
-import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -27,38 +27,17 @@ import torch
 from torch import nn
 
 from .data import Data, num_batches
+from .runtime import atomic_save, eval_mode
+from .schedules import cosine_restarts
 
 __all__ = [
     "Snapshots",
     "cycle_ends",
-    "snapshot_lr",
     "average_softmax",
-    "ensemble_accuracy",
     "disagreement",
     "expected_calibration_error",
     "fit_snapshots",
 ]
-
-
-def snapshot_lr(lr_max: float, cycle_steps: int):
-    """Huang et al.'s schedule: a cosine from ``lr_max`` to 0 that restarts every ``cycle_steps`` steps.
-
-    Returns a function of the step (0, 1, ...).
-
-    >>> f = snapshot_lr(0.1, 10)
-    >>> f(0), round(f(5), 6), f(10)
-    (0.1, 0.05, 0.1)
-    """
-    if not lr_max > 0:
-        raise ValueError(f"lr_max must be positive, got {lr_max}.")
-    if int(cycle_steps) != cycle_steps or cycle_steps < 1:
-        raise ValueError(f"cycle_steps must be a positive whole number of steps, got {cycle_steps}.")
-    T = int(cycle_steps)
-
-    def lr(step: int) -> float:
-        return lr_max / 2 * (1 + math.cos(math.pi * (step % T) / T))
-
-    return lr
 
 
 def cycle_ends(epochs: int, cycles: int) -> list[int]:
@@ -106,12 +85,7 @@ class Snapshots:
         if self.directory is None:
             self._states.append(state)
         else:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            path = self.directory / f"snapshot_{epoch:04d}.pt"
-            tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-            torch.save(state, tmp)
-            os.replace(tmp, path)
-            self._paths.append(path)
+            self._paths.append(atomic_save(state, self.directory / f"snapshot_{epoch:04d}.pt"))
         self.epochs.append(epoch)
 
     def __len__(self) -> int:
@@ -133,11 +107,8 @@ class Snapshots:
 
 @torch.no_grad()
 def _probs(model: nn.Module, x: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
-    was = model.training
-    model.eval()
-    out = torch.cat([model(x[i : i + batch_size]).float().softmax(-1) for i in range(0, len(x), batch_size)])
-    model.train(was)
-    return out
+    with eval_mode(model):
+        return torch.cat([model(x[i : i + batch_size]).float().softmax(-1) for i in range(0, len(x), batch_size)])
 
 
 def average_softmax(models: Sequence[nn.Module] | Iterable[nn.Module], x: torch.Tensor) -> torch.Tensor:
@@ -156,16 +127,6 @@ def average_softmax(models: Sequence[nn.Module] | Iterable[nn.Module], x: torch.
     if count == 0:
         raise ValueError("average_softmax needs at least one model; did training reach a snapshot epoch?")
     return total / count
-
-
-def ensemble_accuracy(models: Sequence[nn.Module] | Iterable[nn.Module], x: torch.Tensor, y: torch.Tensor) -> float:
-    """Accuracy of the averaged-softmax ensemble on ``(x, y)``.
-
-    >>> m = nn.Linear(2, 2)
-    >>> 0.0 <= ensemble_accuracy([m], torch.zeros(3, 2), torch.zeros(3, dtype=torch.long)) <= 1.0
-    True
-    """
-    return (average_softmax(models, x).argmax(-1) == y).float().mean().item()
 
 
 def disagreement(models: Sequence[nn.Module] | Iterable[nn.Module], x: torch.Tensor) -> torch.Tensor:
@@ -214,7 +175,7 @@ def fit_snapshots(
     optimizer: torch.optim.Optimizer,
     epochs: int,
     cycles: int,
-    lr_max: float,
+    max_lr: float,
     *,
     batch_size: int = 128,
     directory: str | os.PathLike | None = None,
@@ -222,7 +183,8 @@ def fit_snapshots(
 ):
     """Train with ``cycles`` cosine cycles over ``epochs`` epochs, snapshotting at each cycle's end.
 
-    A thin wrapper over :func:`lrcourse.train.fit` with :func:`snapshot_lr` as the schedule and
+    A thin wrapper over :func:`lrcourse.train.fit` with
+    :func:`lrcourse.schedules.cosine_restarts` (``T_0`` one cycle) as the schedule and
     a :class:`Snapshots` callback. Returns ``(history, snapshots)``.
 
     >>> from lrcourse.data import load
@@ -249,7 +211,7 @@ def fit_snapshots(
         data,
         optimizer,
         epochs,
-        schedule=snapshot_lr(lr_max, (epochs // cycles) * per_epoch),
+        schedule=cosine_restarts(max_lr, T_0=(epochs // cycles) * per_epoch),
         batch_size=batch_size,
         on_epoch_end=on_epoch_end,
         **fit_kwargs,  # type: ignore[arg-type]

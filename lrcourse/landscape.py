@@ -27,7 +27,8 @@ from typing import Union
 import torch
 from torch import nn
 
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+from .runtime import LossFn, eval_mode
+
 Direction = Union[torch.Tensor, Sequence[torch.Tensor]]
 
 __all__ = [
@@ -107,20 +108,6 @@ def _as_1d(values: Sequence[float] | torch.Tensor, name: str) -> torch.Tensor:
     return t
 
 
-class _EvalMode:
-    """Put a model in eval mode for a computation and restore its mode afterwards."""
-
-    def __init__(self, model: nn.Module) -> None:
-        self.model, self.was_training = model, model.training
-
-    def __enter__(self) -> nn.Module:
-        self.model.eval()
-        return self.model
-
-    def __exit__(self, *exc: object) -> None:
-        self.model.train(self.was_training)
-
-
 # ----------------------------------------------------------------------------- functions of a flat vector
 
 
@@ -147,7 +134,7 @@ def as_function(
     def fn(theta: torch.Tensor) -> torch.Tensor:
         chunks = torch.split(theta, sizes)
         weights = {n: c.view(s) for n, c, s in zip(names, chunks, shapes)}
-        with _EvalMode(model):
+        with eval_mode(model):
             out = torch.func.functional_call(model, {**buffers, **weights}, (x,))
         return _check_loss(loss_fn(out, y))
 
@@ -238,7 +225,7 @@ def hvp(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, y: torch.Tensor, v: 
     >>> hvp(m, lambda out, t: ((out - t) ** 2).mean(), x, y, torch.tensor([1.0])).tolist()  # H = 2x² = 8
     [8.0]
     """
-    with _EvalMode(model):
+    with eval_mode(model):
         op = _HVP(model, loss_fn, x, y)
         if isinstance(v, torch.Tensor):
             _as_list(v, op.params, "v")
@@ -290,40 +277,6 @@ def _lanczos(matvec: Callable[[torch.Tensor], torch.Tensor], q: torch.Tensor, k:
     return top_prev
 
 
-def _power(matvec: Callable[[torch.Tensor], torch.Tensor], q0: torch.Tensor, k: int, iters: int, tol: float) -> torch.Tensor:
-    """Top-``k`` algebraic eigenvalues by power iteration with deflation (and a shift when needed)."""
-
-    def dominant(op: Callable[[torch.Tensor], torch.Tensor], found: list[torch.Tensor], q: torch.Tensor):
-        lam = 0.0
-        for i in range(iters):
-            for f in found:  # deflation: stay orthogonal to the eigenvectors already found
-                q = q - (q @ f) * f
-            q = q / q.norm()
-            w = op(q)
-            for f in found:
-                w = w - (w @ f) * f
-            new = float(w @ q)  # Rayleigh quotient
-            if i > 0 and abs(new - lam) <= tol * max(abs(new), 1e-12):
-                return new, q
-            lam, q = new, w
-        return lam, q / q.norm()
-
-    first, v1 = dominant(matvec, [], q0.clone())
-    values, vectors = [first], [v1]
-    # power iteration finds the largest |λ|; adding s = |λ_dom| makes every eigenvalue ≥ 0,
-    # so the largest magnitudes of H + sI are the largest algebraic eigenvalues of H.
-    shift = abs(first)
-    if first < 0:
-        values, vectors = [], []
-    gen = torch.Generator().manual_seed(1)
-    while len(values) < k:
-        q = torch.randn(q0.numel(), generator=gen, dtype=q0.dtype).to(q0.device)
-        lam, v = dominant(lambda u: matvec(u) + shift * u, vectors, q)
-        values.append(lam - shift)
-        vectors.append(v / v.norm())
-    return torch.tensor(values, dtype=torch.float64).sort(descending=True).values
-
-
 def top_hessian_eigenvalues(
     model: nn.Module,
     loss_fn: LossFn,
@@ -333,16 +286,14 @@ def top_hessian_eigenvalues(
     iters: int = 100,
     tol: float = 1e-4,
     *,
-    method: str = "lanczos",
     seed: int = 0,
 ) -> torch.Tensor:
     """The ``k`` largest (algebraic, largest first) eigenvalues of the loss's Hessian, shape ``(k,)``.
 
     Only Hessian-vector products are used (:func:`hvp`), never the dense Hessian, so this
-    works for real networks. ``method="lanczos"`` (default) runs up to ``iters`` Lanczos steps
-    with full reorthogonalization and stops when the residual ``‖Hv − λv‖`` of each of the top
-    ``k`` Ritz pairs is below ``tol`` times the largest ``|λ|``; ``method="power"`` runs power iteration, deflating each eigenvector
-    found (``iters`` steps at most per eigenvalue). The model is in eval mode for the
+    works for real networks. It runs up to ``iters`` Lanczos steps with full
+    reorthogonalization and stops when the residual ``‖Hv − λv‖`` of each of the top
+    ``k`` Ritz pairs is below ``tol`` times the largest ``|λ|``. The model is in eval mode for the
     computation and its mode is restored; ``loss_fn(logits, y)`` returns a scalar. The
     answer is float64 on the CPU and repeatable for a fixed ``seed``.
 
@@ -356,19 +307,14 @@ def top_hessian_eigenvalues(
         raise ValueError(f"k must be a positive whole number of eigenvalues, got {k}.")
     if iters < 1 or not tol > 0:
         raise ValueError(f"iters must be >= 1 and tol > 0, got iters={iters}, tol={tol}.")
-    if method not in ("lanczos", "power"):
-        raise ValueError(f"method must be 'lanczos' or 'power', got {method!r}.")
-    with _EvalMode(model):
+    with eval_mode(model):
         op = _HVP(model, loss_fn, x, y)
         if k > op.n:
             raise ValueError(f"k={k} eigenvalues were asked for but the model has only {op.n} parameters; use k <= {op.n}.")
         p0 = op.params[0]
         gen = torch.Generator().manual_seed(seed)
         q0 = torch.randn(op.n, generator=gen, dtype=p0.dtype).to(p0.device)
-        if method == "lanczos":
-            out = _lanczos(op, q0, int(k), iters, tol)
-        else:
-            out = _power(op, q0, int(k), iters, tol)
+        out = _lanczos(op, q0, int(k), iters, tol)
     return out.to(torch.float64).cpu()
 
 
@@ -412,15 +358,13 @@ def random_direction(model: nn.Module, normalize: str | None = "filter", *, seed
 
 @torch.no_grad()
 def _losses_at(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, y: torch.Tensor, points: list[list[torch.Tensor]]) -> torch.Tensor:
-    params = _params(model)
     names = [n for n, p in model.named_parameters() if p.requires_grad]
     buffers = dict(model.named_buffers())
     out = []
-    with _EvalMode(model):
+    with eval_mode(model):
         for weights in points:
             logits = torch.func.functional_call(model, {**buffers, **dict(zip(names, weights))}, (x,))
             out.append(float(_check_loss(loss_fn(logits, y))))
-    del params
     return torch.tensor(out, dtype=torch.float64)
 
 

@@ -7,7 +7,7 @@ chapter can compose panels or call ``.savefig``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import matplotlib
@@ -21,7 +21,8 @@ COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17
 
 
 def style() -> None:
-    """Apply the course's plotting defaults (called on import of :mod:`lrcourse`).
+    """Apply the course's plotting defaults to matplotlib's ``rcParams`` (each chapter's setup cell calls it;
+    importing :mod:`lrcourse` changes nothing).
 
     >>> style()
     """
@@ -97,19 +98,6 @@ def schedule(
     return fig
 
 
-def smooth(values: Iterable[float], beta: float = 0.9) -> list[float]:
-    """Exponential moving average with bias correction (for noisy step losses).
-
-    The range test's smoothing (:func:`lrcourse.lr_finder.smooth_losses`), with a lighter
-    default for plotting training curves.
-
-    >>> smooth([1.0, 1.0, 1.0])
-    [1.0, 1.0, 1.0]
-    """
-    ema = EMA(beta)
-    return [ema.update(v) for v in values]
-
-
 def capped_curve(values: Sequence[float], cap: float, label: str, *, ax: Axes | None = None) -> Figure:
     """A loss curve that stops where the run left the chart (at or past ``cap``, or not finite).
 
@@ -165,7 +153,8 @@ def history_figure(hist: object, title: str | None = None) -> Figure:
     fig, (a, b, c) = plt.subplots(1, 3, figsize=(12, 3.2))
     finite = [v if math.isfinite(v) else math.nan for v in h.loss]  # type: ignore[attr-defined]
     a.plot(finite, alpha=0.3, label="batch")
-    a.plot(smooth(v for v in finite if not math.isnan(v)), label="smoothed")
+    ema = EMA(0.9)  # lrcourse.lr_finder.smooth_losses(..., beta=0.9), which sits above this module
+    a.plot([ema.update(v) for v in finite if not math.isnan(v)], label="smoothed")
     a.set(xlabel="step", ylabel="train loss", yscale="log")
     a.legend()
     b.plot(h.lr)  # type: ignore[attr-defined]

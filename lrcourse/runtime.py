@@ -1,5 +1,5 @@
 """The runtime pieces every layer shares: precision, placement, progress bars, generators, LR ratios,
-the loss registry, a streaming EMA and an atomic save.
+the loss registry, a streaming EMA, eval mode and an atomic save.
 
 The bottom module of the library: it imports nothing from ``lrcourse``, and every other module
 may import from it (``tests/test_structure.py`` holds the order). :func:`lrcourse.train.fit`,
@@ -19,8 +19,9 @@ Precision by capability:
 from __future__ import annotations
 
 import contextlib
+import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
@@ -146,6 +147,31 @@ def channels_last(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
+# --------------------------------------------------------------------------- argument checks
+
+
+def check_positive(name: str, value: float) -> float:
+    """``value`` as a float when it is a positive finite number; else a ``ValueError`` naming ``name``.
+
+    >>> check_positive("lr", 0.1)
+    0.1
+    """
+    if isinstance(value, bool) or not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive number, got {value!r}.")
+    return float(value)
+
+
+def check_count(name: str, value: int) -> int:
+    """``value`` when it is a whole number >= 1 (of steps, examples, batches); else a ``ValueError`` naming ``name``.
+
+    >>> check_count("batch_size", 64)
+    64
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}.")
+    return value
+
+
 # --------------------------------------------------------------------------- losses
 
 
@@ -241,6 +267,25 @@ class EMA:
         self.count += 1
         self.avg = self.beta * self.avg + (1 - self.beta) * x
         return self.avg / (1 - self.beta**self.count)
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Run the block with ``model`` in eval mode, then put back the mode it had (also on an exception).
+
+    >>> m = nn.Dropout()
+    >>> with eval_mode(m):
+    ...     m.training
+    False
+    >>> m.training
+    True
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 def closure_loss(closure: Callable[[], Any] | None) -> Any:

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .runtime import closure_loss
+from .data import num_batches
+from .runtime import check_count, check_positive, closure_loss
 
 __all__ = [
     "LAMB",
@@ -40,22 +41,9 @@ __all__ = [
     "linear_scaled_lr",
     "plan",
     "sqrt_scaled_lr",
-    "steps_per_epoch",
     "trust_ratio",
     "warmup_steps",
 ]
-
-
-def _positive_int(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive whole number, got {value!r}.")
-    return value
-
-
-def _positive(name: str, value: float) -> float:
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}.")
-    return float(value)
 
 
 def effective_batch_size(per_device: int, world_size: int = 1, accumulation_steps: int = 1) -> int:
@@ -69,9 +57,9 @@ def effective_batch_size(per_device: int, world_size: int = 1, accumulation_step
     >>> effective_batch_size(32, world_size=2, accumulation_steps=4)
     256
     """
-    _positive_int("per_device", per_device)
-    _positive_int("world_size", world_size)
-    _positive_int("accumulation_steps", accumulation_steps)
+    check_count("per_device", per_device)
+    check_count("world_size", world_size)
+    check_count("accumulation_steps", accumulation_steps)
     return per_device * world_size * accumulation_steps
 
 
@@ -83,9 +71,9 @@ def linear_scaled_lr(base_lr: float, batch_size: int, base_batch_size: int = 256
     >>> linear_scaled_lr(0.1, 64, base_batch_size=256)
     0.025
     """
-    _positive("base_lr", base_lr)
-    _positive_int("batch_size", batch_size)
-    _positive_int("base_batch_size", base_batch_size)
+    check_positive("base_lr", base_lr)
+    check_count("batch_size", batch_size)
+    check_count("base_batch_size", base_batch_size)
     return base_lr * batch_size / base_batch_size
 
 
@@ -95,21 +83,10 @@ def sqrt_scaled_lr(base_lr: float, batch_size: int, base_batch_size: int = 256) 
     >>> sqrt_scaled_lr(1e-3, 1024, base_batch_size=256)
     0.002
     """
-    _positive("base_lr", base_lr)
-    _positive_int("batch_size", batch_size)
-    _positive_int("base_batch_size", base_batch_size)
+    check_positive("base_lr", base_lr)
+    check_count("batch_size", batch_size)
+    check_count("base_batch_size", base_batch_size)
     return base_lr * math.sqrt(batch_size / base_batch_size)
-
-
-def steps_per_epoch(n_train: int, batch_size: int, drop_last: bool = False) -> int:
-    """Optimizer steps in one pass over ``n_train`` examples.
-
-    >>> steps_per_epoch(4000, 128), steps_per_epoch(4000, 128, drop_last=True)
-    (32, 31)
-    """
-    _positive_int("n_train", n_train)
-    _positive_int("batch_size", batch_size)
-    return n_train // batch_size if drop_last else math.ceil(n_train / batch_size)
 
 
 def warmup_steps(warmup_epochs: float, n_train: int, batch_size: int) -> int:
@@ -125,8 +102,8 @@ def warmup_steps(warmup_epochs: float, n_train: int, batch_size: int) -> int:
     """
     if not (isinstance(warmup_epochs, (int, float)) and math.isfinite(warmup_epochs) and warmup_epochs >= 0):
         raise ValueError(f"warmup_epochs must be a number >= 0, got {warmup_epochs!r}.")
-    _positive_int("n_train", n_train)
-    _positive_int("batch_size", batch_size)
+    check_count("n_train", n_train)
+    check_count("batch_size", batch_size)
     return math.ceil(warmup_epochs * n_train / batch_size)
 
 
@@ -169,7 +146,7 @@ def plan(
     return Plan(
         batch_size=batch,
         lr=rules[rule](base_lr, batch, base_batch_size),
-        steps_per_epoch=steps_per_epoch(n_train, batch),
+        steps_per_epoch=num_batches(check_count("n_train", n_train), batch),
         warmup_steps=warmup_steps(warmup_epochs, n_train, batch),
     )
 
@@ -205,7 +182,7 @@ class LARS(torch.optim.Optimizer):
     def __init__(self, params, lr: float, *, trust: float = 0.001, momentum: float = 0.9,
                  weight_decay: float = 0.0) -> None:
         for name, v in [("lr", lr), ("trust", trust)]:
-            _positive(name, v)
+            check_positive(name, v)
         if not 0.0 <= momentum < 1.0 or weight_decay < 0:
             raise ValueError(f"momentum must be in [0, 1) and weight_decay >= 0, got {momentum!r}, {weight_decay!r}.")
         super().__init__(params, dict(lr=lr, trust=trust, momentum=momentum, weight_decay=weight_decay))
@@ -245,7 +222,7 @@ class LAMB(torch.optim.Optimizer):
 
     def __init__(self, params, lr: float, *, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-6,
                  weight_decay: float = 0.0) -> None:
-        _positive("lr", lr)
+        check_positive("lr", lr)
         if not all(0.0 <= b < 1.0 for b in betas) or weight_decay < 0:
             raise ValueError(f"betas must be in [0, 1) and weight_decay >= 0, got {betas!r}, {weight_decay!r}.")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -27,8 +26,7 @@ from torch.nn import functional as F
 
 from .data import Data
 from .landscape import as_function, top_hessian_eigenvalues
-
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+from .runtime import LossFn
 
 __all__ = [
     "GDRun",

@@ -408,8 +408,9 @@ def train(
     dtype = precision(dev, amp="fp16" if dev.type == "cuda" else None).dtype
     tune_for(dev, images=True)
     gen = torch.Generator(device=dev).manual_seed(seed)
-    torch.manual_seed(seed)
-    model = net(widths, data.num_classes).to(dev)
+    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):  # the caller's RNG is left alone
+        torch.manual_seed(seed)
+        model = net(widths, data.num_classes).to(dev)
     if dev.type == "cuda":
         model = model.to(memory_format=torch.channels_last)  # the layout fast convolutions want
     x_train, y_train = data.x_train, data.y_train

@@ -39,6 +39,7 @@ from .runtime import (
     Precision,
     Schedule,
     channels_last,
+    eval_mode,
     generator,
     get_loss,
     lr_ratios,
@@ -113,12 +114,12 @@ class History:
             return math.nan
         return max(values) if key.endswith("acc") else min(values)
 
-    def epochs_to(self, accuracy: float, key: str = "test_acc") -> float:
-        """The first epoch (1-based) whose accuracy reached ``accuracy``; ``inf`` if none did."""
+    def epochs_to(self, accuracy: float, key: str = "test_acc") -> int | None:
+        """The first epoch (1-based) whose accuracy reached ``accuracy``; ``None`` if none did."""
         for e, a in zip(self.epoch, getattr(self, key)):
             if a >= accuracy:
                 return e
-        return math.inf
+        return None
 
     def plot(self, title: str | None = None):  # -> matplotlib Figure
         """Three panels: the step losses, the learning rate, and the epoch accuracies."""
@@ -151,19 +152,17 @@ def evaluate(
     loss_fn = get_loss(loss)
     place(model, x.device)
     prec = precision(x.device, amp)
-    was_training = model.training
-    model.eval()
     n = len(x)
     total = torch.zeros((), device=x.device, dtype=torch.float64)  # float64, as a Python float would sum
     correct = torch.zeros((), device=x.device, dtype=torch.long)
-    for start in range(0, n, batch_size):
-        xb, yb = x[start : start + batch_size], y[start : start + batch_size]
-        with prec.autocast():
-            out = model(channels_last(xb))
-        total += loss_fn(out.float(), yb).double() * len(xb)
-        if yb.dtype == torch.long:
-            correct += (out.argmax(-1) == yb).sum()
-    model.train(was_training)
+    with eval_mode(model):
+        for start in range(0, n, batch_size):
+            xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+            with prec.autocast():
+                out = model(channels_last(xb))
+            total += loss_fn(out.float(), yb).double() * len(xb)
+            if yb.dtype == torch.long:
+                correct += (out.argmax(-1) == yb).sum()
     acc = correct.item() / n if y.dtype == torch.long else math.nan
     return total.item() / n, acc
 
@@ -484,7 +483,7 @@ def fit(
     epochs: int,
     *,
     schedule: Union[Schedule, LRScheduler, None] = None,
-    momentum: Schedule | None = None,
+    momentum_schedule: Schedule | None = None,
     loss: Union[str, LossFn] = "cross_entropy",
     batch_size: int = 128,
     augment: bool = False,
@@ -507,8 +506,8 @@ def fit(
 
     ``schedule`` is a function of the step (0, 1, ...) giving the learning rate of the
     first param group (the others keep their ratio to it), or a
-    ``torch.optim.lr_scheduler`` stepped once per batch. ``momentum`` likewise sets
-    ``momentum`` (or Adam's ``beta1``). ``clip_grad_norm`` clips the global gradient norm;
+    ``torch.optim.lr_scheduler`` stepped once per batch. ``momentum_schedule`` likewise sets
+    the optimizer's ``momentum`` (or Adam's ``beta1``) at every step. ``clip_grad_norm`` clips the global gradient norm;
     the norm recorded is the one before clipping. ``on_epoch_end`` is a function
     ``(epoch, model, history)``, or a list of them, called in order after each epoch.
 
@@ -547,7 +546,7 @@ def fit(
     tune_for(dev, images=source.is_image)
     prec = precision(dev, amp)
     scaler = prec.grad_scaler() if prec.scaler else None
-    hp = _Hyperparams(optimizer, schedule, momentum)
+    hp = _Hyperparams(optimizer, schedule, momentum_schedule)
     callbacks = [] if on_epoch_end is None else [on_epoch_end] if callable(on_epoch_end) else list(on_epoch_end)
 
     per_epoch = source.per_epoch

@@ -50,14 +50,14 @@ def lstm_preprocess(fn: Callable[[torch.Tensor, float], torch.Tensor]) -> None:
 
     The answer has shape ``g.shape + (2,)``.
 
-    >>> lstm_preprocess(learned._preprocess)
+    >>> lstm_preprocess(learned.preprocess_gradient)
     ✅ lstm_preprocess: right on all 4 cases.
     """
     t = torch.tensor
     compare(
         "lstm_preprocess",
         fn,
-        learned._preprocess,
+        learned.preprocess_gradient,
         [
             (t([1.0, -1.0, math.e]), 10.0),
             (t([1e-3, -1e-6, 0.0]), 10.0),  # tiny gradients and an exact zero take the second branch

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .rules import Expr, _moments, as_rule
+from ..toys import Rosenbrock
+from .rules import Expr, adam_moments, as_rule
 
 # --------------------------------------------------------------------------------------
 # Toy problems, batched: many small problems optimized at once
@@ -81,16 +82,8 @@ def rosenbrocks(n: int, seed: int = 0) -> Problem:
     """
     gen = torch.Generator().manual_seed(seed)
     x0 = torch.tensor([-1.0, 1.0]) + 0.5 * torch.randn(n, 2, generator=gen)
-
-    def loss(z: torch.Tensor) -> torch.Tensor:
-        x, y = z[..., 0], z[..., 1]
-        return (1 - x) ** 2 + 100 * (y - x**2) ** 2
-
-    def grad(z: torch.Tensor) -> torch.Tensor:
-        x, y = z[..., 0], z[..., 1]
-        return torch.stack([-2 * (1 - x) - 400 * x * (y - x**2), 200 * (y - x**2)], -1)
-
-    return Problem("rosenbrock", loss, grad, x0)
+    valley = Rosenbrock()  # lrcourse.toys: the loss and its gradient, batched over leading dimensions
+    return Problem("rosenbrock", valley.loss, valley.grad, x0)
 
 
 def toy_suite(n: int = 8, dim: int = 10, seed: int = 0) -> list[Problem]:
@@ -137,7 +130,7 @@ def simulate(
         g = problem.grad(x)
         if problem.noise:
             g = g + problem.noise * torch.randn(g.shape, generator=gen)
-        m_hat, v_hat = _moments(m, v, g, t, b1, b2)
+        m_hat, v_hat = adam_moments(m, v, g, t, b1, b2)
         x = x - lr * rule(g, m_hat, v_hat)
         # a run that leaves the box |x| <= 1e6 (or overflows) has diverged: it stays dead, at loss inf
         dead = dead | ~(x.abs() <= 1e6).all(-1)

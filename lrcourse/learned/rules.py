@@ -438,10 +438,16 @@ def as_rule(rule: Expr | str) -> Expr:
 # --------------------------------------------------------------------------------------
 
 
-def _moments(
+def adam_moments(
     m: torch.Tensor, v: torch.Tensor, g: torch.Tensor, t: int, beta1: float, beta2: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Update the running averages in place and return their bias-corrected values."""
+    """Adam's moments: update the running averages ``m``, ``v`` of ``g`` and ``g²`` in place (step ``t``
+    from 1) and return their bias-corrected values ``m̂``, ``v̂``.
+
+    >>> m, v = torch.zeros(1), torch.zeros(1)
+    >>> adam_moments(m, v, torch.tensor([2.0]), 1, 0.9, 0.999)
+    (tensor([2.]), tensor([4.]))
+    """
     m.mul_(beta1).add_(g, alpha=1 - beta1)
     v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
     return m / (1 - beta1**t), v / (1 - beta2**t)
@@ -489,6 +495,6 @@ class RuleOptimizer(torch.optim.Optimizer):
                     state["m"] = torch.zeros_like(p)
                     state["v"] = torch.zeros_like(p)
                 state["step"] += 1
-                m_hat, v_hat = _moments(state["m"], state["v"], p.grad, state["step"], b1, b2)
+                m_hat, v_hat = adam_moments(state["m"], state["v"], p.grad, state["step"], b1, b2)
                 p.sub_(group["lr"] * self.rule(p.grad, m_hat, v_hat))
         return loss

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..profiles import profile
+from ..runtime import progress as progress_bar
 from .problems import Problem, score
 from .rules import LEAVES, Expr, G, M, V, exp, sign
 
@@ -170,7 +172,7 @@ def search(
     steps: int = 100,
     max_depth: int = 4,
     seed: int = 0,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> SearchResult:
     """Look for update rules: ``population`` random rules, then aging evolution up to ``budget`` rules.
 
@@ -199,9 +201,7 @@ def search(
         result.best_so_far.append(best)
         return rule, s
 
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=budget, disable=not progress, desc="search", unit="rule", leave=False)
+    bar = progress_bar(budget, progress if progress is not None else profile() != "ci", desc="search", unit="rule")
     tries = 0
     while len(result.scores) < budget and tries < 50 * budget:
         tries += 1
