@@ -43,6 +43,8 @@ __all__ = [
 def cycle_ends(epochs: int, cycles: int) -> list[int]:
     """The epochs (1-based) at which each of ``cycles`` equal cycles ends, when it divides ``epochs``.
 
+    Used in: chapter 6.
+
     >>> cycle_ends(12, 4)
     [3, 6, 9, 12]
     """
@@ -56,6 +58,8 @@ def cycle_ends(epochs: int, cycles: int) -> list[int]:
 
 class Snapshots:
     """Collects copies of a model's weights at chosen epochs; use it as ``fit(..., on_epoch_end=snaps)``.
+
+    Used in: chapter 6.
 
     ``at`` lists the epochs (1-based) to snapshot, e.g. :func:`cycle_ends`. With
     ``directory=None`` the state dicts stay in memory, on the model's device; otherwise each
@@ -114,6 +118,8 @@ def _probs(model: nn.Module, x: torch.Tensor, batch_size: int = 4096) -> torch.T
 def average_softmax(models: Sequence[nn.Module] | Iterable[nn.Module], x: torch.Tensor) -> torch.Tensor:
     """The ensemble's prediction: the mean of the models' softmax outputs on ``x``, shape ``(N, K)``.
 
+    Used in: chapter 6.
+
     >>> a, b = nn.Linear(2, 3), nn.Linear(2, 3)
     >>> p = average_softmax([a, b], torch.zeros(4, 2))
     >>> p.shape, bool(torch.allclose(p.sum(-1), torch.ones(4)))
@@ -132,6 +138,8 @@ def average_softmax(models: Sequence[nn.Module] | Iterable[nn.Module], x: torch.
 def disagreement(models: Sequence[nn.Module] | Iterable[nn.Module], x: torch.Tensor) -> torch.Tensor:
     """Pairwise disagreement: entry ``(i, j)`` is the fraction of ``x`` where models i and j predict differently.
 
+    Used in: chapter 6.
+
     >>> a = nn.Linear(2, 2)
     >>> disagreement([a, a], torch.randn(5, 2)).tolist()
     [[0.0, 0.0], [0.0, 0.0]]
@@ -144,6 +152,8 @@ def disagreement(models: Sequence[nn.Module] | Iterable[nn.Module], x: torch.Ten
 
 def expected_calibration_error(probs: torch.Tensor, labels: torch.Tensor, bins: int = 15) -> float:
     """Expected calibration error (Guo et al., 2017): how far confidence is from accuracy, on average.
+
+    Used in: chapter 6.
 
     The examples are grouped by their confidence (the largest probability) into ``bins``
     equal-width bins on ``(0, 1]``; ECE is the sum over bins of (fraction of examples in the bin)
@@ -182,6 +192,8 @@ def fit_snapshots(
     **fit_kwargs: object,
 ):
     """Train with ``cycles`` cosine cycles over ``epochs`` epochs, snapshotting at each cycle's end.
+
+    Used in: chapter 6.
 
     A thin wrapper over :func:`lrcourse.train.fit` with
     :func:`lrcourse.schedules.cosine_restarts` (``T_0`` one cycle) as the schedule and

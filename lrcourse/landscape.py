@@ -116,6 +116,8 @@ def as_function(
 ) -> tuple[Callable[[torch.Tensor], torch.Tensor], torch.Tensor]:
     """The loss as a function of one flat parameter vector, and the model's current vector.
 
+    Used in: chapter 2.
+
     ``fn(theta)`` runs the model functionally (:func:`torch.func.functional_call`) with the
     weights ``theta`` in eval mode; the model itself is never changed. Feed the pair to
     :func:`gradient` and :func:`hessian`.
@@ -167,6 +169,8 @@ def _flat_fn(
 def gradient(fn: Callable, params: torch.Tensor | Sequence[torch.Tensor] | Mapping[str, torch.Tensor]) -> torch.Tensor:
     """The gradient of a scalar function at ``params``, as one flat vector (:func:`torch.func.grad`).
 
+    Used in: chapter 2.
+
     >>> gradient(lambda w: (w**2).sum(), torch.tensor([1.0, -2.0])).tolist()
     [2.0, -4.0]
     """
@@ -176,6 +180,8 @@ def gradient(fn: Callable, params: torch.Tensor | Sequence[torch.Tensor] | Mappi
 
 def hessian(fn: Callable, params: torch.Tensor | Sequence[torch.Tensor] | Mapping[str, torch.Tensor]) -> torch.Tensor:
     """The dense Hessian of a scalar function at ``params`` as an ``(n, n)`` matrix (:func:`torch.func.hessian`).
+
+    Used in: chapter 2.
 
     ``params`` is a tensor, a list of tensors or a dict of named tensors (``fn`` receives the
     same kind); ``n`` counts all their numbers. Only for small models: it costs ``n`` passes
@@ -215,6 +221,8 @@ class _HVP:
 
 def hvp(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, y: torch.Tensor, v: Direction) -> Direction:
     """The Hessian of the loss times ``v``, without forming the Hessian (Pearlmutter's trick).
+
+    Used in: no chapter.
 
     ``∇(∇L · v) = H v``: one backward pass through the gradient. ``v`` is a flat vector or a
     list of tensors shaped like the parameters; the answer has the same form. The model is in
@@ -290,6 +298,8 @@ def top_hessian_eigenvalues(
 ) -> torch.Tensor:
     """The ``k`` largest (algebraic, largest first) eigenvalues of the loss's Hessian, shape ``(k,)``.
 
+    Used in: chapters 2, 3, 8, 9, 12, 14.
+
     Only Hessian-vector products are used (:func:`hvp`), never the dense Hessian, so this
     works for real networks. It runs up to ``iters`` Lanczos steps with full
     reorthogonalization and stops when the residual ``‖Hv − λv‖`` of each of the top
@@ -323,6 +333,8 @@ def top_hessian_eigenvalues(
 
 def random_direction(model: nn.Module, normalize: str | None = "filter", *, seed: int | None = None) -> list[torch.Tensor]:
     """A Gaussian random direction in weight space, shaped like ``model.parameters()``.
+
+    Used in: no chapter.
 
     ``normalize="filter"`` scales each filter (each output unit's row of a weight) to the norm
     of the same filter of the weights, and zeroes the direction on 1-D parameters (biases,
@@ -378,6 +390,8 @@ def loss_along_line(
 ) -> torch.Tensor:
     """``L(θ + α·d)`` for each ``α`` in ``alphas``, shape ``(len(alphas),)``, float64.
 
+    Used in: no chapter.
+
     The model is evaluated functionally in eval mode; its weights and mode are untouched.
 
     >>> m = nn.Linear(1, 1, bias=False)
@@ -406,6 +420,8 @@ def loss_surface(
 ) -> torch.Tensor:
     """``L(θ + α·d1 + β·d2)`` on the grid ``betas × alphas``: shape ``(len(betas), len(alphas))``.
 
+    Used in: chapter 9.
+
     Row ``j``, column ``i`` holds ``β_j, α_i``, which is what ``plt.contour(alphas, betas, Z)``
     expects. ``alphas`` and ``betas`` are 1-D step lists (not a meshgrid).
 
@@ -428,6 +444,8 @@ def loss_surface(
 
 def classify_critical_point(hessian: torch.Tensor, tol: float = 1e-6) -> tuple[str, torch.Tensor | None]:
     """What kind of critical point a Hessian describes, and a direction to escape along.
+
+    Used in: chapter 2.
 
     Returns ``(kind, direction)`` with ``kind`` one of ``"minimum"`` (every eigenvalue > 0),
     ``"maximum"`` (every eigenvalue < 0), ``"saddle"`` (some of each sign) or ``"degenerate"``

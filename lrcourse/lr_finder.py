@@ -56,6 +56,8 @@ FALL_SE = 3.0  # a fall must exceed this many standard errors of (start - smooth
 def growth_factor(start: float, end: float, num_iter: int) -> float:
     """The factor ``q`` by which an exponential range test multiplies the LR each step.
 
+    Used in: no chapter.
+
     ``q = (end / start) ** (1 / (num_iter - 1))``, so ``start · q**(num_iter-1) = end``;
     in log form ``log q = (log end - log start) / (num_iter - 1)``.
 
@@ -68,6 +70,8 @@ def growth_factor(start: float, end: float, num_iter: int) -> float:
 
 def default_num_iter(start: float, end: float) -> int:
     """The default length of a range test: 40 steps per decade of rates, and at least 100.
+
+    Used in: no chapter.
 
     Fewer steps per decade leave the rates that train well (often one decade, less with
     momentum or Adam) with a dozen steps, too few for the loss to move; and the smoothed
@@ -83,6 +87,8 @@ def default_num_iter(start: float, end: float) -> int:
 def lr_schedule_exp(start: float, end: float, num_iter: int) -> list[float]:
     """The ``num_iter`` learning rates of an exponential range test, ``start · q**i``.
 
+    Used in: chapter 3.
+
     >>> [round(lr, 6) for lr in lr_schedule_exp(1e-3, 1e-1, 3)]
     [0.001, 0.01, 0.1]
     """
@@ -94,6 +100,8 @@ def lr_schedule_exp(start: float, end: float, num_iter: int) -> list[float]:
 def lr_schedule_linear(start: float, end: float, num_iter: int) -> list[float]:
     """The ``num_iter`` learning rates of a linear range test, evenly spaced from start to end.
 
+    Used in: no chapter.
+
     >>> lr_schedule_linear(0.0 + 1e-9, 1.0, 3)[1]
     0.5000000005
     """
@@ -103,6 +111,8 @@ def lr_schedule_linear(start: float, end: float, num_iter: int) -> list[float]:
 
 def smooth_losses(losses: Sequence[float], beta: float = 0.98) -> list[float]:
     """Exponential moving average of ``losses`` with bias correction (Adam-style).
+
+    Used in: chapters 1, 3, 4, 13.
 
     ``avg_i = β·avg_{i-1} + (1-β)·loss_i`` from ``avg_{-1} = 0``, reported as
     ``avg_i / (1 - β**(i+1))`` so that the first values are not pulled towards zero.
@@ -119,6 +129,8 @@ def smooth_losses(losses: Sequence[float], beta: float = 0.98) -> list[float]:
 def diverged(smoothed: float, best: float, diverge: float = 4.0) -> bool:
     """The stopping rule: the smoothed loss is NaN/infinite, or above ``diverge ×`` the best so far.
 
+    Used in: no chapter.
+
     >>> diverged(5.0, 1.0), diverged(3.9, 1.0), diverged(float("nan"), 1.0)
     (True, False, True)
     """
@@ -127,6 +139,8 @@ def diverged(smoothed: float, best: float, diverge: float = 4.0) -> bool:
 
 def stop_index(smoothed: Sequence[float], diverge: float = 4.0) -> int | None:
     """The step at which a range test with this smoothed curve stops, or ``None`` if it never does.
+
+    Used in: no chapter.
 
     Step ``i`` stops the test when :func:`diverged` holds for ``smoothed[i]`` against the best
     (lowest) of ``smoothed[:i]``; step 0 only stops on a NaN or infinite loss.
@@ -169,6 +183,8 @@ def fastai_valley(lrs: Sequence[float], smoothed: Sequence[float]) -> float:
     without its first tenth and last five steps, the longest *decreasing subsequence* (not
     necessarily contiguous), and the rate ``len/3 + len/6`` steps along it, about its middle.
 
+    Used in: chapter 3.
+
     Our ``valley`` (:meth:`RangeTestResult.suggest`) reads a *contiguous* descent and picks its
     middle in ``log lr``; chapter 3 and ``benchmarks/bench_lr_advice.py`` measure both. (fastai
     counts the window as ``max_end - lds[max_end]``, as if the subsequence had no gaps.)
@@ -210,6 +226,8 @@ def _check_range(start: float, end: float, num_iter: int, minimum: int = 10) -> 
 class Suggestion(NamedTuple):
     """A suggested learning rate and the one-line reason for it.
 
+    Used in: no chapter.
+
     >>> Suggestion(1e-2, "why").lr
     0.01
     """
@@ -220,6 +238,8 @@ class Suggestion(NamedTuple):
 
 class Spread(NamedTuple):
     """One rule's suggestion over repeated range tests: per repeat, their median and spread.
+
+    Used in: no chapter.
 
     >>> Spread([0.1, 0.2], 0.14, 0.30, 0).refused
     0
@@ -234,6 +254,8 @@ class Spread(NamedTuple):
 class Descent(NamedTuple):
     """What a suggestion rule reads: the rates and smoothed losses (arrays), the index of the smoothed
     minimum, the steps at the start no rule reads (the first tenth, at least 5), and the fall.
+
+    Used in: no chapter.
 
     >>> Descent(np.array([1e-3, 1e-2]), np.array([1.0, 0.5]), 1, 0, 0.5).best
     1
@@ -251,6 +273,8 @@ def valley(result: RangeTestResult, d: Descent) -> Suggestion:
     falling, and the LR in its middle (in ``log lr``): well inside the descent, clear of the minimum
     where training starts to blow up (fastai's ``valley`` also takes a middle, of the longest
     decreasing subsequence: see :func:`fastai_valley`).
+
+    Used in: no chapter.
 
     >>> lrs = lr_schedule_exp(1e-4, 1.0, 40)
     >>> loss = [2.0 - math.tanh(3 + math.log10(lr)) for lr in lrs]
@@ -278,6 +302,8 @@ def steepest(result: RangeTestResult, d: Descent) -> Suggestion:
     steps (at least 5): there the smoothed curve has averaged only a few batches, and its slope is
     the difference between two batches, not learning.
 
+    Used in: no chapter.
+
     >>> lrs = lr_schedule_exp(1e-4, 1.0, 40)
     >>> loss = [2.0 - math.tanh(3 + math.log10(lr)) for lr in lrs]
     >>> 1e-4 < RangeTestResult(lrs, loss, loss, "done").suggest(steepest).lr < 1e-2
@@ -296,6 +322,8 @@ def steepest(result: RangeTestResult, d: Descent) -> Suggestion:
 
 def min10(result: RangeTestResult, d: Descent) -> Suggestion:
     """The LR at the minimum smoothed loss, divided by 10.
+
+    Used in: no chapter.
 
     >>> lrs = lr_schedule_exp(1e-4, 1.0, 40)
     >>> loss = [2.0 - math.tanh(3 + math.log10(lr)) for lr in lrs]
@@ -318,6 +346,8 @@ RULES: dict[str, Rule] = {"valley": valley, "steepest": steepest, "min10": min10
 @dataclass
 class RangeTestResult:
     """What :func:`range_test` recorded: per step ``lrs`` (group 0), raw ``losses``, ``smoothed``.
+
+    Used in: chapters 3, 15.
 
     ``stopped`` says in one sentence why the test stopped early (``None`` when it ran all its
     steps, as :attr:`lrcourse.train.History.stopped`); ``cycles`` is how many passes
@@ -598,6 +628,8 @@ def preserved(model: nn.Module, optimizer: torch.optim.Optimizer, devices: Seque
     """Run the block, then put back the model (parameters and buffers), its train/eval mode, the
     optimizer (state and param groups, gradients cleared) and torch's random number generators.
 
+    Used in: no chapter.
+
     >>> m = nn.Linear(2, 2); opt = torch.optim.SGD(m.parameters(), lr=0.1); w = m.weight.clone()
     >>> with preserved(m, opt):
     ...     _ = m.weight.data.add_(1.0)
@@ -648,6 +680,8 @@ def range_test(
     repeats: int = 1,
 ) -> RangeTestResult:
     """Run the LR range test on ``model`` and return the curve; the model is left exactly as it was.
+
+    Used in: chapters 3, 5, 9, 12, 15.
 
     ``num_iter`` defaults to 40 steps per decade of rates (:func:`default_num_iter`: 320 from
     1e-7 to 10). Each of the ``num_iter`` steps sets group 0's LR from the schedule (other groups keep

@@ -24,6 +24,8 @@ def style() -> None:
     """Apply the course's plotting defaults to matplotlib's ``rcParams`` (each chapter's setup cell calls it;
     importing :mod:`lrcourse` changes nothing).
 
+    Used in: chapters 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15.
+
     >>> style()
     """
     plt.rcParams.update(
@@ -57,6 +59,8 @@ def lr_loss(
 ) -> Figure:
     """Loss against learning rate on a log x axis, with optional labelled vertical marks.
 
+    Used in: chapter 1.
+
     >>> fig = lr_loss([1e-3, 1e-2, 1e-1], [1.0, 0.5, 2.0], marks={"pick": 1e-2})
     >>> fig.axes[0].get_xscale()
     'log'
@@ -82,6 +86,8 @@ def schedule(
 ) -> Figure:
     """Plot one schedule, or several by name, over ``steps`` steps.
 
+    Used in: chapters 4, 5.
+
     >>> schedule({"constant": lambda t: 0.1}, 10).axes[0].get_xlabel()
     'step'
     """
@@ -100,6 +106,8 @@ def schedule(
 
 def capped_curve(values: Sequence[float], cap: float, label: str, *, ax: Axes | None = None) -> Figure:
     """A loss curve that stops where the run left the chart (at or past ``cap``, or not finite).
+
+    Used in: chapters 5, 12.
 
     A diverged run drawn as ``min(v, cap)`` looks like a plateau; this draws the curve up to the
     first step at or past ``cap``, marks that step with an x at ``cap``, and adds
@@ -128,6 +136,8 @@ def curves(
 ) -> Figure:
     """One per-epoch series (``test_acc``, ``train_loss``...) of several runs, by name.
 
+    Used in: chapters 4, 6, 7.
+
     >>> from lrcourse.train import History
     >>> h = History(1, epoch=[1, 2], test_acc=[0.5, 0.7])
     >>> curves({"run": h}).axes[0].get_ylabel()
@@ -144,6 +154,8 @@ def curves(
 
 def history_figure(hist: object, title: str | None = None) -> Figure:
     """The three-panel picture of one training run (used by ``History.plot``).
+
+    Used in: no chapter.
 
     >>> from lrcourse.train import History
     >>> len(history_figure(History(1, loss=[1.0], lr=[0.1], epoch=[1], test_acc=[0.5], train_acc=[0.6])).axes)
@@ -173,6 +185,8 @@ def range_test_figure(
     result: Any, ax: Axes | None = None, *, methods: Sequence[str] = ("valley", "steepest", "min10")
 ) -> Figure:
     """A range test's raw and smoothed loss against LR (log x), with each rule's suggestion marked.
+
+    Used in: no chapter.
 
     ``result`` is a :class:`lrcourse.lr_finder.RangeTestResult` (its ``.plot()`` calls this); a rule
     that refuses is left out.

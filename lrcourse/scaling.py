@@ -49,6 +49,8 @@ __all__ = [
 def effective_batch_size(per_device: int, world_size: int = 1, accumulation_steps: int = 1) -> int:
     """Examples behind one optimizer step: ``per_device * world_size * accumulation_steps``.
 
+    Used in: no chapter.
+
     Under DDP every process computes the gradient of its own ``per_device`` examples and
     the gradients are averaged across processes, so one step sees all of them.
 
@@ -66,6 +68,8 @@ def effective_batch_size(per_device: int, world_size: int = 1, accumulation_step
 def linear_scaled_lr(base_lr: float, batch_size: int, base_batch_size: int = 256) -> float:
     """The linear scaling rule: ``base_lr * batch_size / base_batch_size`` (Goyal et al., 2017).
 
+    Used in: chapter 8.
+
     >>> linear_scaled_lr(0.1, 1024, base_batch_size=256)
     0.4
     >>> linear_scaled_lr(0.1, 64, base_batch_size=256)
@@ -80,6 +84,8 @@ def linear_scaled_lr(base_lr: float, batch_size: int, base_batch_size: int = 256
 def sqrt_scaled_lr(base_lr: float, batch_size: int, base_batch_size: int = 256) -> float:
     """The square-root rule often used with Adam: ``base_lr * sqrt(batch_size / base_batch_size)``.
 
+    Used in: chapter 8.
+
     >>> sqrt_scaled_lr(1e-3, 1024, base_batch_size=256)
     0.002
     """
@@ -91,6 +97,8 @@ def sqrt_scaled_lr(base_lr: float, batch_size: int, base_batch_size: int = 256) 
 
 def warmup_steps(warmup_epochs: float, n_train: int, batch_size: int) -> int:
     """Steps of a warmup lasting ``warmup_epochs`` epochs at this batch size (rounded up).
+
+    Used in: chapter 8.
 
     The warmup is measured in epochs (examples seen), so a batch ``k`` times larger
     warms up in ``k`` times fewer steps.
@@ -110,6 +118,8 @@ def warmup_steps(warmup_epochs: float, n_train: int, batch_size: int) -> int:
 @dataclass(frozen=True)
 class Plan:
     """The numbers of a data-parallel run; see :func:`plan`.
+
+    Used in: no chapter.
 
     >>> Plan(256, 0.1, 32, 160).lr
     0.1
@@ -134,6 +144,8 @@ def plan(
 ) -> Plan:
     """Effective batch, scaled learning rate, steps per epoch and warmup steps of a run.
 
+    Used in: chapter 8.
+
     ``rule`` is ``"linear"`` (SGD, Goyal et al.) or ``"sqrt"`` (common for Adam).
 
     >>> plan(0.1, 256, per_device=128, n_train=50_000, world_size=8)
@@ -154,6 +166,8 @@ def plan(
 def trust_ratio(weight_norm: torch.Tensor, update_norm: torch.Tensor) -> torch.Tensor:
     """``weight_norm / update_norm``, or 1 where either norm is 0 (a fresh zero bias, a zero gradient).
 
+    Used in: no chapter.
+
     >>> trust_ratio(torch.tensor(3.0), torch.tensor(6.0)).item()
     0.5
     >>> trust_ratio(torch.tensor(0.0), torch.tensor(6.0)).item()
@@ -165,6 +179,8 @@ def trust_ratio(weight_norm: torch.Tensor, update_norm: torch.Tensor) -> torch.T
 
 class LARS(torch.optim.Optimizer):
     """SGD with momentum and a layer-wise rate (You, Gitman & Ginsburg, 2017, Algorithm 1).
+
+    Used in: chapter 8.
 
     For each parameter tensor ``w`` with gradient ``g`` and weight decay ``β``:
     ``local = trust * ‖w‖ / (‖g‖ + β‖w‖)`` (1 where a norm is 0),
@@ -208,6 +224,8 @@ class LARS(torch.optim.Optimizer):
 
 class LAMB(torch.optim.Optimizer):
     """Adam's direction with a layer-wise trust ratio (You et al., 2020, Algorithm 2).
+
+    Used in: chapter 8.
 
     For each tensor: Adam's bias-corrected ``r = m̂ / (√v̂ + eps)``, plus decoupled weight decay
     ``u = r + weight_decay · w``, then ``w ← w − lr · ‖w‖/‖u‖ · u`` (ratio 1 where a norm is 0):

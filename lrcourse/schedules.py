@@ -83,6 +83,8 @@ def _choice(name: str, value: str, options: tuple[str, ...]) -> None:
 def constant(lr: float) -> Schedule:
     """The same learning rate at every step.
 
+    Used in: chapters 4, 5, 8, 15.
+
     >>> constant(0.1)(1000)
     0.1
     """
@@ -92,6 +94,8 @@ def constant(lr: float) -> Schedule:
 
 def step_decay(lr0: float, step_size: int, gamma: float = 0.1) -> Schedule:
     """Multiply the rate by ``gamma`` every ``step_size`` steps: ``lr0 · gamma^⌊t / step_size⌋``.
+
+    Used in: chapters 4, 5.
 
     >>> f = step_decay(1.0, step_size=10, gamma=0.5)
     >>> f(9), f(10), f(25)
@@ -106,6 +110,8 @@ def step_decay(lr0: float, step_size: int, gamma: float = 0.1) -> Schedule:
 def exponential(lr0: float, gamma: float) -> Schedule:
     """Multiply the rate by ``gamma`` every step: ``lr0 · gamma^t``.
 
+    Used in: chapter 4.
+
     >>> f = exponential(1.0, gamma=0.5)
     >>> f(0), f(3)
     (1.0, 0.125)
@@ -118,6 +124,8 @@ def exponential(lr0: float, gamma: float) -> Schedule:
 def time_based(lr0: float, k: float) -> Schedule:
     """Time-based (inverse-time) decay ``lr0 / (1 + k·t)``, the 1/t rate of stochastic approximation.
 
+    Used in: chapter 4.
+
     >>> f = time_based(1.0, k=0.5)
     >>> f(0), f(2), f(6)
     (1.0, 0.5, 0.25)
@@ -129,6 +137,8 @@ def time_based(lr0: float, k: float) -> Schedule:
 
 def cosine(max_lr: float, total_steps: int, eta_min: float = 0.0) -> Schedule:
     """Half a cosine from ``max_lr`` down to ``eta_min`` over ``total_steps`` steps, then ``eta_min``.
+
+    Used in: chapters 4, 5, 15.
 
     ``eta_min + (max_lr − eta_min) · (1 + cos(π t / total_steps)) / 2`` for ``t <= total_steps``. (PyTorch's
     ``CosineAnnealingLR`` agrees up to ``total_steps`` and then climbs back up; this one stays down.)
@@ -150,6 +160,8 @@ def cosine(max_lr: float, total_steps: int, eta_min: float = 0.0) -> Schedule:
 
 def cosine_restarts(max_lr: float, T_0: int, T_mult: int = 1, eta_min: float = 0.0) -> Schedule:
     """SGDR: cosine annealing restarted at ``max_lr``; cycle ``i`` lasts ``T_0 · T_mult^i`` steps.
+
+    Used in: chapters 5, 6.
 
     Inside a cycle of length ``T_i``, with ``T_cur`` steps since its restart, the rate is
     ``eta_min + (max_lr − eta_min) · (1 + cos(π T_cur / T_i)) / 2``.
@@ -218,6 +230,8 @@ def cyclic(
 ) -> Schedule:
     """Smith's cyclical learning rate: a triangle wave between ``base_lr`` and ``max_lr``.
 
+    Used in: chapter 5.
+
     It rises for ``step_size_up`` steps and falls for ``step_size_down`` (default: the same).
     ``mode="triangular2"`` halves the amplitude every cycle; ``"exp_range"`` multiplies it
     by ``gamma^t``.
@@ -252,6 +266,8 @@ def cyclic_momentum(
 ) -> Schedule:
     """The momentum cycle that goes with :func:`cyclic`: high when the rate is low, and back.
 
+    Used in: chapter 5.
+
     >>> f = cyclic_momentum(step_size_up=2)
     >>> [round(f(t), 2) for t in range(5)]
     [0.9, 0.85, 0.8, 0.85, 0.9]
@@ -280,6 +296,8 @@ def cyclic_momentum(
 class Anneal:
     """A function of the progress ``pct`` through a phase (0 at its start, 1 at its end), from ``start`` to ``end``.
 
+    Used in: no chapter.
+
     ``kind`` is ``"cos"`` (half a cosine, flat at both ends, as ``OneCycleLR`` anneals) or
     ``"linear"``. fastai calls these ``SchedCos`` and ``SchedLin``; :func:`combine` strings them together.
 
@@ -305,6 +323,8 @@ class Anneal:
 def anneal(kind: str, start: float, end: float) -> Anneal:
     """One phase of a piecewise schedule: ``"cos"`` or ``"linear"`` from ``start`` to ``end`` (see :class:`Anneal`).
 
+    Used in: no chapter.
+
     >>> anneal("linear", 0.0, 2.0)(0.25)
     0.5
     """
@@ -313,6 +333,8 @@ def anneal(kind: str, start: float, end: float) -> Anneal:
 
 def combine(ends: Sequence[float], phases: Sequence[Callable[[float], float]]) -> Schedule:
     """A piecewise schedule: phase ``i`` runs from step ``ends[i-1]`` (0 for the first) to step ``ends[i]``.
+
+    Used in: no chapter.
 
     At step ``t`` in phase ``i`` the value is ``phases[i]((t - ends[i-1]) / (ends[i] - ends[i-1]))``;
     from step ``ends[-1] + 1`` on it holds the last phase's end (``phases[-1].end`` for an
@@ -353,6 +375,8 @@ def combine(ends: Sequence[float], phases: Sequence[Callable[[float], float]]) -
 
 def as_lambda_lr(schedule: Schedule, optimizer: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LambdaLR:
     """Any schedule here as a PyTorch ``LambdaLR``: call ``.step()`` after each ``optimizer.step()``.
+
+    Used in: no chapter.
 
     The first param group follows ``schedule`` (``LambdaLR`` multiplies each group's initial
     rate by ``schedule(t) / lr0``, with ``lr0`` the first group's), and the others keep their ratio to it.
@@ -401,6 +425,8 @@ def one_cycle(
 ) -> Schedule:
     """Smith's one-cycle policy: warm up to ``max_lr`` for ``pct_start`` of ``total_steps``, then anneal far below.
 
+    Used in: chapters 5, 12, 15.
+
     It starts at ``max_lr / div_factor`` and ends at ``max_lr / (div_factor · final_div_factor)``.
     With ``three_phase=True`` it comes back down to the start symmetrically and only then
     anneals to the end (the shape of Smith's paper); ``anneal`` is ``"cos"`` or ``"linear"``.
@@ -433,6 +459,8 @@ def one_cycle_momentum(
 ) -> Schedule:
     """The momentum of the one-cycle policy: down from ``max_momentum`` while the rate rises, then back up.
 
+    Used in: chapters 5, 15.
+
     >>> f = one_cycle_momentum(total_steps=11, pct_start=0.5, anneal="linear")
     >>> round(f(0), 3), round(f(4.5), 3), round(f(10), 3)
     (0.95, 0.85, 0.95)
@@ -456,6 +484,8 @@ def one_cycle_momentum(
 
 def warmup(fn: Schedule, warmup_steps: int, start_factor: float = 0.0) -> Schedule:
     """Linear warmup in front of any schedule: ramp up to ``fn(0)``, then run ``fn`` from its start.
+
+    Used in: chapters 4, 8.
 
     For ``t < warmup_steps`` the rate is ``fn(0) · (start_factor + (1 − start_factor) · t / warmup_steps)``;
     afterwards it is ``fn(t − warmup_steps)``. (PyTorch: ``SequentialLR`` of a ``LinearLR`` and the
@@ -483,6 +513,8 @@ def warmup(fn: Schedule, warmup_steps: int, start_factor: float = 0.0) -> Schedu
 def linear_decay(lr0: float, total_steps: int, end: float = 0.0) -> Schedule:
     """A straight line from ``lr0`` at step 0 to ``end`` at step ``total_steps``, then ``end``.
 
+    Used in: chapter 4.
+
     BERT's schedule is :func:`warmup` in front of this one. (PyTorch: ``LinearLR`` with
     ``start_factor=1, end_factor=end / lr0, total_iters=total_steps``.)
 
@@ -500,6 +532,8 @@ def linear_decay(lr0: float, total_steps: int, end: float = 0.0) -> Schedule:
 def wsd(lr: float, total_steps: int, warmup_steps: int, decay_steps: int, end: float = 0.0) -> Schedule:
     """Warmup-stable-decay: a linear rise over ``warmup_steps``, a constant ``lr``, and a linear
     fall to ``end`` over the last ``decay_steps`` of ``total_steps``.
+
+    Used in: chapter 4.
 
     The stable phase can be stopped anywhere and a decay started from it, which is why recipes
     that do not know their budget in advance use it. (PyTorch: ``SequentialLR`` of ``LinearLR``
@@ -532,6 +566,8 @@ def wsd(lr: float, total_steps: int, warmup_steps: int, decay_steps: int, end: f
 def transformer(d_model: int, warmup: int) -> Schedule:
     """The Transformer ("Noam") schedule: ``d_model^−½ · min(t^−½, t · warmup^−3/2)`` with ``t = step + 1``.
 
+    Used in: no chapter.
+
     It rises linearly for ``warmup`` steps, peaks at ``(d_model · warmup)^−½``, then decays as ``1/√t``.
 
     >>> f = transformer(d_model=512, warmup=4000)
@@ -546,6 +582,8 @@ def transformer(d_model: int, warmup: int) -> Schedule:
 
 def slanted_triangular(max_lr: float, total_steps: int, cut_frac: float = 0.1, ratio: float = 32) -> Schedule:
     """ULMFiT's slanted triangular rate: a short linear rise, then a long linear fall.
+
+    Used in: chapter 12.
 
     With ``cut = ⌊total_steps · cut_frac⌋``: ``p = t / cut`` while ``t < cut``, else
     ``p = 1 − (t − cut) / (total_steps − cut)``; the rate is ``max_lr · (1 + p·(ratio − 1)) / ratio``,
@@ -584,6 +622,8 @@ def slanted_triangular(max_lr: float, total_steps: int, cut_frac: float = 0.1, r
 
 def gallery(total_steps: int = 1000, lr: float = 0.1) -> dict[str, Schedule]:
     """One example of every schedule above, by name, over ``total_steps`` steps, most of them peaking at ``lr``.
+
+    Used in: chapter 4.
 
     (The Transformer schedule sets its own scale from ``d_model``.)
 

@@ -32,6 +32,8 @@ from .problems import Problem
 class LeastSquares:
     """A batch of random least-squares problems ``f(θ) = ‖Wθ − y‖²`` (Andrychowicz et al.'s quadratics).
 
+    Used in: chapter 13.
+
     ``W`` and ``y`` are standard normal, scaled by ``scale``. :meth:`sample` draws a batch.
 
     >>> p = LeastSquares.sample(4, dim=3, seed=0)
@@ -69,7 +71,13 @@ class LeastSquares:
 
 
 def preprocess_gradient(g: torch.Tensor, p: float) -> torch.Tensor:
-    """Andrychowicz et al.'s gradient preprocessing: ``(log|g|/p, sign g)`` or ``(−1, eᵖ g)`` for tiny ``g``."""
+    """Andrychowicz et al.'s gradient preprocessing: ``(log|g|/p, sign g)`` or ``(−1, eᵖ g)`` for tiny ``g``.
+
+    Used in: no chapter.
+
+    >>> preprocess_gradient(torch.tensor([math.e, 0.0]), 10.0).tolist()
+    [[0.10000000149011612, 1.0], [-1.0, 0.0]]
+    """
     big = g.abs() >= math.exp(-p)
     first = torch.where(big, torch.log(g.abs().clamp_min(1e-30)) / p, torch.full_like(g, -1.0))
     second = torch.where(big, torch.sign(g), math.exp(p) * g)
@@ -78,6 +86,8 @@ def preprocess_gradient(g: torch.Tensor, p: float) -> torch.Tensor:
 
 class LSTMOptimizerNet(nn.Module):
     """A coordinatewise LSTM optimizer: each coordinate's gradient in, its update out.
+
+    Used in: chapter 13.
 
     All coordinates share the weights and keep their own hidden state, so one small net
     optimizes a problem of any size. The update is ``out_scale · Linear(h_t)``.
@@ -125,6 +135,8 @@ def meta_train(
     progress: bool | None = None,
 ) -> list[float]:
     """Train ``net`` to optimize random :class:`LeastSquares` problems; return the meta-loss per meta-step.
+
+    Used in: chapter 13.
 
     Each episode samples ``batch`` problems and runs ``horizon`` steps of
     ``θ ← θ + net(∇f(θ))``, cut into pieces of ``unroll`` steps. After each piece the
@@ -175,6 +187,8 @@ def run_learned(
 ) -> torch.Tensor:
     """Losses of the learned optimizer on each problem: shape ``(steps + 1, n)``.
 
+    Used in: chapter 13.
+
     ``scale`` multiplies every update the net makes (1 means "as trained"), the learned
     optimizer's counterpart of a learning rate, so that it can be tuned on a new problem
     family as a baseline's rate is.
@@ -204,6 +218,8 @@ def run_torch(
 ) -> torch.Tensor:
     """Losses of a PyTorch optimizer at each learning rate: shape ``(steps + 1, len(lrs), n)``.
 
+    Used in: chapter 13.
+
     ``make(params, lr)`` builds the optimizer. The gradients are the problem's own
     (closed form), so a whole batch of problems is one parameter tensor.
 
@@ -229,6 +245,8 @@ def run_torch(
 def best_lr(losses: torch.Tensor, lrs: Sequence[float], at: int = -1) -> tuple[float, torch.Tensor]:
     """The learning rate whose mean log-loss at step ``at`` is lowest, and that run's losses ``(steps + 1, n)``.
 
+    Used in: chapter 13.
+
     ``losses`` is what :func:`run_torch` returns.
 
     >>> l = torch.tensor([[[1.0], [1.0]], [[0.5], [0.1]]])
@@ -243,6 +261,8 @@ def best_lr(losses: torch.Tensor, lrs: Sequence[float], at: int = -1) -> tuple[f
 
 class LSTMOptimizer(torch.optim.Optimizer):
     """A trained :class:`LSTMOptimizerNet` used as a ``torch.optim.Optimizer`` on any model.
+
+    Used in: chapter 13.
 
     Every parameter tensor keeps the LSTM state of its coordinates; ``θ ← θ + net(g)``.
     ``lr`` multiplies the net's update (1 means "as trained").

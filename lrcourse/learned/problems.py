@@ -29,6 +29,8 @@ from .rules import Expr, adam_moments, as_rule
 class Problem:
     """A batch of toy problems: ``loss(x)`` of shape ``x.shape[:-1]``, ``grad(x)`` like ``x``, a start ``x0``.
 
+    Used in: no chapter.
+
     ``x`` may carry extra leading dimensions (one per learning rate, say) in front of the
     batch of problems. ``noise`` is the standard deviation of Gaussian noise added to the
     gradient (a stand-in for minibatch noise).
@@ -49,6 +51,8 @@ def rotated_quadratics(
     n: int, dim: int = 10, max_condition: float = 1000.0, noise: float = 0.0, seed: int = 0
 ) -> Problem:
     """``n`` quadratics ``½ xᵀ Q diag(h) Qᵀ x`` with random rotations ``Q`` and curvatures ``h`` in ``[1/κ, 1]``.
+
+    Used in: chapter 13.
 
     Each problem's condition number ``κ`` is log-uniform in ``[1, max_condition]``.
 
@@ -76,6 +80,8 @@ def rotated_quadratics(
 def rosenbrocks(n: int, seed: int = 0) -> Problem:
     """``n`` copies of Rosenbrock's valley ``(1 − x)² + 100 (y − x²)²`` from random starts near ``(−1, 1)``.
 
+    Used in: no chapter.
+
     >>> p = rosenbrocks(2)
     >>> p.loss(torch.ones(2, 2)).tolist()
     [0.0, 0.0]
@@ -88,6 +94,8 @@ def rosenbrocks(n: int, seed: int = 0) -> Problem:
 
 def toy_suite(n: int = 8, dim: int = 10, seed: int = 0) -> list[Problem]:
     """The search's benchmark: quadratics, noisy quadratics and Rosenbrock, ``n`` problems each.
+
+    Used in: chapter 13.
 
     >>> [p.name for p in toy_suite(2)]
     ['quadratic', 'noisy quadratic', 'rosenbrock']
@@ -108,6 +116,8 @@ def simulate(
     seed: int = 0,
 ) -> torch.Tensor:
     """Losses of ``rule`` on every problem at every learning rate: shape ``(steps + 1, len(lrs), n)``.
+
+    Used in: no chapter.
 
     The same arithmetic as :class:`RuleOptimizer`, vectorized over learning rates and
     problems (the search calls it thousands of times). A run that diverges (some
@@ -153,6 +163,8 @@ def score(
     worst: float = 1.0,
 ) -> float:
     """How well ``rule`` optimizes the toy ``problems`` (lower is better).
+
+    Used in: chapter 13.
 
     For each problem family: the mean over its problems of ``log10(final loss / initial loss)``,
     at the family's best learning rate from ``lrs``; a run that diverges or ends above its
