@@ -86,14 +86,14 @@ def choose(
     ``LRCOURSE_SMOKE=1`` a chapter with a ``gpu`` layer but no ``smoke`` layer is refused, so
     no chapter can leave its GPU path untested by omission.
 
-    >>> os.environ["LRCOURSE_PROFILE"] = "ci"
-    >>> choose(epochs=5, gpu=dict(epochs=30), smoke=dict(epochs=1)).epochs
+    >>> from unittest import mock  # (the environment is put back after each block)
+    >>> with mock.patch.dict(os.environ, LRCOURSE_PROFILE="ci", LRCOURSE_SMOKE="0"):
+    ...     choose(epochs=5, gpu=dict(epochs=30), smoke=dict(epochs=1)).epochs
     5
-    >>> os.environ["LRCOURSE_SEED_OFFSET"] = "100"
-    >>> cfg = choose(seeds=[0, 1], seed=2, smith_seeds=[0])
+    >>> with mock.patch.dict(os.environ, LRCOURSE_PROFILE="ci", LRCOURSE_SEED_OFFSET="100"):
+    ...     cfg = choose(seeds=[0, 1], seed=2, smith_seeds=[0])
     >>> cfg.seeds, cfg.seed, cfg.smith_seeds
     ([100, 101], 102, [100])
-    >>> del os.environ["LRCOURSE_SEED_OFFSET"]
     """
     name = profile()
     layers = {"ci": [ci], "cpu": [ci, cpu], "gpu": [ci, cpu, gpu]}[name]

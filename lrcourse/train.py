@@ -616,5 +616,4 @@ def _record_epoch(
     hist.train_acc.append(ta)
     hist.test_loss.append(vl)
     hist.test_acc.append(va)
-    model.train()
 
