@@ -20,7 +20,7 @@ import torch
 from torch.nn import functional as F
 
 import lrcourse
-from lrcourse import models, scaling
+from lrcourse import models
 
 HERE = Path(__file__).resolve().parent
 SIZES = [8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4000]
@@ -70,7 +70,7 @@ def main() -> None:
             torch.manual_seed(0)
             model = make().to(dev)
             t = seconds_per_step(model, data, b)
-            epoch = t * scaling.steps_per_epoch(n, b)
+            epoch = t * lrcourse.data.num_batches(n, b)
             base = base or epoch
             rows.append((name, b, 1e3 * t, 1e3 * epoch, b / t, base / epoch))
     if dev.type == "cuda":

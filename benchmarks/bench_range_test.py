@@ -70,7 +70,7 @@ def overhead(data: lrcourse.Data) -> dict[str, float]:
         r = lr_finder.range_test(
             model, data, opt, start_lr=1e-4, end_lr=1e-1, num_iter=NUM_ITER, batch_size=BATCH, seed=0, progress=False
         )
-        assert len(r.lrs) == NUM_ITER, r.stop_reason
+        assert len(r.lrs) == NUM_ITER, r.stopped
 
     def fit() -> None:
         m, o = _setup(data)

@@ -23,18 +23,23 @@ from pathlib import Path
 import torch
 
 from .profiles import device as default_device
-from .runtime import atomic_save
+from .runtime import atomic_save, check_count
 
 DATASETS = ("mnist1d", "spirals", "blobs", "fashion_mnist", "cifar10")
 
 
 class DataError(RuntimeError):
-    """A dataset that cannot be had: the message says why, and what to do instead."""
+    """A dataset that cannot be had: the message says why, and what to do instead.
+
+    Used in: chapter 15.
+    """
 
 
 @dataclass
 class Data:
     """Train and test tensors on one device.
+
+    Used in: chapters 12, 14.
 
     >>> d = load("blobs", n_train=64, n_test=32)
     >>> d.x_train.shape, d.num_classes
@@ -94,6 +99,8 @@ class Data:
 def data_dir() -> Path:
     """Where downloaded and generated files live: ``LRCOURSE_DATA`` or ``~/.cache/lrcourse``.
 
+    Used in: no chapter.
+
     >>> data_dir().name != ""
     True
     """
@@ -111,6 +118,8 @@ def load(
     root: str | Path | None = None,
 ) -> Data:
     """Load a dataset by name onto the device, standardized, as a :class:`Data`.
+
+    Used in: chapters 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15.
 
     ``n_train``/``n_test`` cut the set to its first examples (the ``ci`` profile uses
     this). ``seed`` fixes the synthetic and generated sets.
@@ -279,6 +288,8 @@ def batches(
 ) -> Iterator[torch.Tensor]:
     """Index slices covering ``range(n)`` once, shuffled by default.
 
+    Used in: chapters 3, 10.
+
     >>> [b.tolist() for b in batches(5, 2, shuffle=False)]
     [[0, 1], [2, 3], [4]]
     """
@@ -295,11 +306,14 @@ def batches(
 
 
 def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
-    """How many slices :func:`batches` yields.
+    """How many slices :func:`batches` yields: the optimizer steps of one epoch over ``n`` examples.
+
+    Used in: chapters 8, 12, 15.
 
     >>> num_batches(5, 2), num_batches(5, 2, drop_last=True)
     (3, 2)
     """
+    check_count("batch_size", batch_size)
     return n // batch_size if drop_last else math.ceil(n / batch_size)
 
 
@@ -311,6 +325,8 @@ def augment(
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Random crop after zero padding, and random horizontal flip, for a whole batch at once.
+
+    Used in: no chapter.
 
     Works on ``(N, C, H, W)`` images on any device; returns a new tensor of the same shape.
 

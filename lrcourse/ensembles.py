@@ -8,8 +8,9 @@ every cycle, and the ensemble predicts with the mean of the snapshots' softmax o
     p(y | x) = (1/M) · Σ_m softmax(f(x; θ_m)).
 
 The learning rate within a cycle of ``T`` steps is
-``lr(t) = lr_max/2 · (1 + cos(π · (t mod T) / T))``, the same as PyTorch's
-``CosineAnnealingWarmRestarts(T_0=T, eta_min=0)``.
+``lr(t) = max_lr/2 · (1 + cos(π · (t mod T) / T))``: SGDR with cycles of one length,
+:func:`lrcourse.schedules.cosine_restarts` with ``T_0=T`` (PyTorch's
+``CosineAnnealingWarmRestarts(T_0=T, eta_min=0)``).
 
 :class:`Snapshots` is an ``on_epoch_end`` callback for :func:`lrcourse.train.fit`; it keeps
 the snapshots in memory (on their device) or writes each one atomically to disk.
@@ -18,7 +19,6 @@ the snapshots in memory (on their device) or writes each one atomically to disk.
 from __future__ import annotations
 
 import copy
-import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -27,42 +27,23 @@ import torch
 from torch import nn
 
 from .data import Data, num_batches
+from .runtime import atomic_save, eval_mode
+from .schedules import cosine_restarts
 
 __all__ = [
     "Snapshots",
     "cycle_ends",
-    "snapshot_lr",
     "average_softmax",
-    "ensemble_accuracy",
     "disagreement",
     "expected_calibration_error",
     "fit_snapshots",
 ]
 
 
-def snapshot_lr(lr_max: float, cycle_steps: int):
-    """Huang et al.'s schedule: a cosine from ``lr_max`` to 0 that restarts every ``cycle_steps`` steps.
-
-    Returns a function of the step (0, 1, ...).
-
-    >>> f = snapshot_lr(0.1, 10)
-    >>> f(0), round(f(5), 6), f(10)
-    (0.1, 0.05, 0.1)
-    """
-    if not lr_max > 0:
-        raise ValueError(f"lr_max must be positive, got {lr_max}.")
-    if int(cycle_steps) != cycle_steps or cycle_steps < 1:
-        raise ValueError(f"cycle_steps must be a positive whole number of steps, got {cycle_steps}.")
-    T = int(cycle_steps)
-
-    def lr(step: int) -> float:
-        return lr_max / 2 * (1 + math.cos(math.pi * (step % T) / T))
-
-    return lr
-
-
 def cycle_ends(epochs: int, cycles: int) -> list[int]:
     """The epochs (1-based) at which each of ``cycles`` equal cycles ends, when it divides ``epochs``.
+
+    Used in: chapter 6.
 
     >>> cycle_ends(12, 4)
     [3, 6, 9, 12]
@@ -77,6 +58,8 @@ def cycle_ends(epochs: int, cycles: int) -> list[int]:
 
 class Snapshots:
     """Collects copies of a model's weights at chosen epochs; use it as ``fit(..., on_epoch_end=snaps)``.
+
+    Used in: chapter 6.
 
     ``at`` lists the epochs (1-based) to snapshot, e.g. :func:`cycle_ends`. With
     ``directory=None`` the state dicts stay in memory, on the model's device; otherwise each
@@ -106,12 +89,7 @@ class Snapshots:
         if self.directory is None:
             self._states.append(state)
         else:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            path = self.directory / f"snapshot_{epoch:04d}.pt"
-            tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-            torch.save(state, tmp)
-            os.replace(tmp, path)
-            self._paths.append(path)
+            self._paths.append(atomic_save(state, self.directory / f"snapshot_{epoch:04d}.pt"))
         self.epochs.append(epoch)
 
     def __len__(self) -> int:
@@ -133,15 +111,14 @@ class Snapshots:
 
 @torch.no_grad()
 def _probs(model: nn.Module, x: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
-    was = model.training
-    model.eval()
-    out = torch.cat([model(x[i : i + batch_size]).float().softmax(-1) for i in range(0, len(x), batch_size)])
-    model.train(was)
-    return out
+    with eval_mode(model):
+        return torch.cat([model(x[i : i + batch_size]).float().softmax(-1) for i in range(0, len(x), batch_size)])
 
 
 def average_softmax(models: Sequence[nn.Module] | Iterable[nn.Module], x: torch.Tensor) -> torch.Tensor:
     """The ensemble's prediction: the mean of the models' softmax outputs on ``x``, shape ``(N, K)``.
+
+    Used in: chapter 6.
 
     >>> a, b = nn.Linear(2, 3), nn.Linear(2, 3)
     >>> p = average_softmax([a, b], torch.zeros(4, 2))
@@ -158,18 +135,10 @@ def average_softmax(models: Sequence[nn.Module] | Iterable[nn.Module], x: torch.
     return total / count
 
 
-def ensemble_accuracy(models: Sequence[nn.Module] | Iterable[nn.Module], x: torch.Tensor, y: torch.Tensor) -> float:
-    """Accuracy of the averaged-softmax ensemble on ``(x, y)``.
-
-    >>> m = nn.Linear(2, 2)
-    >>> 0.0 <= ensemble_accuracy([m], torch.zeros(3, 2), torch.zeros(3, dtype=torch.long)) <= 1.0
-    True
-    """
-    return (average_softmax(models, x).argmax(-1) == y).float().mean().item()
-
-
 def disagreement(models: Sequence[nn.Module] | Iterable[nn.Module], x: torch.Tensor) -> torch.Tensor:
     """Pairwise disagreement: entry ``(i, j)`` is the fraction of ``x`` where models i and j predict differently.
+
+    Used in: chapter 6.
 
     >>> a = nn.Linear(2, 2)
     >>> disagreement([a, a], torch.randn(5, 2)).tolist()
@@ -183,6 +152,8 @@ def disagreement(models: Sequence[nn.Module] | Iterable[nn.Module], x: torch.Ten
 
 def expected_calibration_error(probs: torch.Tensor, labels: torch.Tensor, bins: int = 15) -> float:
     """Expected calibration error (Guo et al., 2017): how far confidence is from accuracy, on average.
+
+    Used in: chapter 6.
 
     The examples are grouped by their confidence (the largest probability) into ``bins``
     equal-width bins on ``(0, 1]``; ECE is the sum over bins of (fraction of examples in the bin)
@@ -214,7 +185,7 @@ def fit_snapshots(
     optimizer: torch.optim.Optimizer,
     epochs: int,
     cycles: int,
-    lr_max: float,
+    max_lr: float,
     *,
     batch_size: int = 128,
     directory: str | os.PathLike | None = None,
@@ -222,7 +193,10 @@ def fit_snapshots(
 ):
     """Train with ``cycles`` cosine cycles over ``epochs`` epochs, snapshotting at each cycle's end.
 
-    A thin wrapper over :func:`lrcourse.train.fit` with :func:`snapshot_lr` as the schedule and
+    Used in: chapter 6.
+
+    A thin wrapper over :func:`lrcourse.train.fit` with
+    :func:`lrcourse.schedules.cosine_restarts` (``T_0`` one cycle) as the schedule and
     a :class:`Snapshots` callback. Returns ``(history, snapshots)``.
 
     >>> from lrcourse.data import load
@@ -249,7 +223,7 @@ def fit_snapshots(
         data,
         optimizer,
         epochs,
-        schedule=snapshot_lr(lr_max, (epochs // cycles) * per_epoch),
+        schedule=cosine_restarts(max_lr, T_0=(epochs // cycles) * per_epoch),
         batch_size=batch_size,
         on_epoch_end=on_epoch_end,
         **fit_kwargs,  # type: ignore[arg-type]

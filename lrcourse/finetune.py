@@ -34,6 +34,8 @@ __all__ = [
 def layer_groups(model: nn.Module) -> list[nn.Module]:
     """The children of ``model`` that hold parameters, from the input to the head.
 
+    Used in: chapter 12.
+
     >>> from lrcourse.models import mlp
     >>> len(layer_groups(mlp(40, 10, hidden=(32, 32))))  # two hidden blocks and the head; Flatten has no weights
     3
@@ -51,6 +53,8 @@ def layer_groups(model: nn.Module) -> list[nn.Module]:
 
 def discriminative_lrs(lr_head: float, n_groups: int, factor: float = 2.6) -> list[float]:
     """Learning rates from the input group to the head: each group ``factor`` times below the next.
+
+    Used in: no chapter.
 
     >>> [round(lr, 6) for lr in discriminative_lrs(0.1, 3, factor=2.0)]
     [0.025, 0.05, 0.1]
@@ -74,6 +78,8 @@ def discriminative_groups(
 ) -> list[dict[str, Any]]:
     """Optimizer param groups, **head first**, with discriminative learning rates.
 
+    Used in: chapter 12.
+
     By default group ``k`` (counted from the input) gets ``lr_head / factor**(G-1-k)``; pass
     ``lrs`` (input to head, one per group) for any other spread. ``options`` (e.g.
     ``weight_decay``) go into every group. ``factor=1`` gives one LR for all layers.
@@ -96,6 +102,8 @@ def discriminative_groups(
 def freeze(model: nn.Module, frozen: int) -> nn.Module:
     """Freeze the first ``frozen`` layer groups (from the input); make the rest trainable.
 
+    Used in: no chapter.
+
     >>> from lrcourse.models import mlp
     >>> trainable_groups(freeze(mlp(4, 2, hidden=(8, 8)), 2))
     [False, False, True]
@@ -112,6 +120,8 @@ def freeze(model: nn.Module, frozen: int) -> nn.Module:
 def unfreeze_top(model: nn.Module, n: int) -> nn.Module:
     """Make the top ``n`` layer groups trainable and freeze the others (``n=1``: the head only).
 
+    Used in: chapter 12.
+
     >>> from lrcourse.models import mlp
     >>> trainable_groups(unfreeze_top(mlp(4, 2, hidden=(8, 8)), 1))
     [False, False, True]
@@ -125,6 +135,8 @@ def unfreeze_top(model: nn.Module, n: int) -> nn.Module:
 def trainable_groups(model: nn.Module) -> list[bool]:
     """For each layer group (input to head), whether all its parameters are trainable.
 
+    Used in: no chapter.
+
     >>> from lrcourse.models import mlp
     >>> trainable_groups(mlp(4, 2, hidden=(8,)))
     [True, True]
@@ -134,6 +146,8 @@ def trainable_groups(model: nn.Module) -> list[bool]:
 
 class GradualUnfreeze:
     """An ``on_epoch_end`` callback for :func:`lrcourse.train.fit`: start with the head, unfreeze one more group per epoch.
+
+    Used in: chapter 12.
 
     ULMFiT's gradual unfreezing. Creating it freezes all but the top ``start`` groups; after
     every ``every`` epochs one more group (the next one down) becomes trainable. Frozen

@@ -27,7 +27,8 @@ from typing import Union
 import torch
 from torch import nn
 
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+from .runtime import LossFn, eval_mode
+
 Direction = Union[torch.Tensor, Sequence[torch.Tensor]]
 
 __all__ = [
@@ -107,20 +108,6 @@ def _as_1d(values: Sequence[float] | torch.Tensor, name: str) -> torch.Tensor:
     return t
 
 
-class _EvalMode:
-    """Put a model in eval mode for a computation and restore its mode afterwards."""
-
-    def __init__(self, model: nn.Module) -> None:
-        self.model, self.was_training = model, model.training
-
-    def __enter__(self) -> nn.Module:
-        self.model.eval()
-        return self.model
-
-    def __exit__(self, *exc: object) -> None:
-        self.model.train(self.was_training)
-
-
 # ----------------------------------------------------------------------------- functions of a flat vector
 
 
@@ -128,6 +115,8 @@ def as_function(
     model: nn.Module, loss_fn: LossFn, x: torch.Tensor, y: torch.Tensor
 ) -> tuple[Callable[[torch.Tensor], torch.Tensor], torch.Tensor]:
     """The loss as a function of one flat parameter vector, and the model's current vector.
+
+    Used in: chapter 2.
 
     ``fn(theta)`` runs the model functionally (:func:`torch.func.functional_call`) with the
     weights ``theta`` in eval mode; the model itself is never changed. Feed the pair to
@@ -147,7 +136,7 @@ def as_function(
     def fn(theta: torch.Tensor) -> torch.Tensor:
         chunks = torch.split(theta, sizes)
         weights = {n: c.view(s) for n, c, s in zip(names, chunks, shapes)}
-        with _EvalMode(model):
+        with eval_mode(model):
             out = torch.func.functional_call(model, {**buffers, **weights}, (x,))
         return _check_loss(loss_fn(out, y))
 
@@ -180,6 +169,8 @@ def _flat_fn(
 def gradient(fn: Callable, params: torch.Tensor | Sequence[torch.Tensor] | Mapping[str, torch.Tensor]) -> torch.Tensor:
     """The gradient of a scalar function at ``params``, as one flat vector (:func:`torch.func.grad`).
 
+    Used in: chapter 2.
+
     >>> gradient(lambda w: (w**2).sum(), torch.tensor([1.0, -2.0])).tolist()
     [2.0, -4.0]
     """
@@ -189,6 +180,8 @@ def gradient(fn: Callable, params: torch.Tensor | Sequence[torch.Tensor] | Mappi
 
 def hessian(fn: Callable, params: torch.Tensor | Sequence[torch.Tensor] | Mapping[str, torch.Tensor]) -> torch.Tensor:
     """The dense Hessian of a scalar function at ``params`` as an ``(n, n)`` matrix (:func:`torch.func.hessian`).
+
+    Used in: chapter 2.
 
     ``params`` is a tensor, a list of tensors or a dict of named tensors (``fn`` receives the
     same kind); ``n`` counts all their numbers. Only for small models: it costs ``n`` passes
@@ -229,6 +222,8 @@ class _HVP:
 def hvp(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, y: torch.Tensor, v: Direction) -> Direction:
     """The Hessian of the loss times ``v``, without forming the Hessian (Pearlmutter's trick).
 
+    Used in: no chapter.
+
     ``∇(∇L · v) = H v``: one backward pass through the gradient. ``v`` is a flat vector or a
     list of tensors shaped like the parameters; the answer has the same form. The model is in
     eval mode for the computation (its mode is restored) and its weights are not changed.
@@ -238,7 +233,7 @@ def hvp(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, y: torch.Tensor, v: 
     >>> hvp(m, lambda out, t: ((out - t) ** 2).mean(), x, y, torch.tensor([1.0])).tolist()  # H = 2x² = 8
     [8.0]
     """
-    with _EvalMode(model):
+    with eval_mode(model):
         op = _HVP(model, loss_fn, x, y)
         if isinstance(v, torch.Tensor):
             _as_list(v, op.params, "v")
@@ -290,40 +285,6 @@ def _lanczos(matvec: Callable[[torch.Tensor], torch.Tensor], q: torch.Tensor, k:
     return top_prev
 
 
-def _power(matvec: Callable[[torch.Tensor], torch.Tensor], q0: torch.Tensor, k: int, iters: int, tol: float) -> torch.Tensor:
-    """Top-``k`` algebraic eigenvalues by power iteration with deflation (and a shift when needed)."""
-
-    def dominant(op: Callable[[torch.Tensor], torch.Tensor], found: list[torch.Tensor], q: torch.Tensor):
-        lam = 0.0
-        for i in range(iters):
-            for f in found:  # deflation: stay orthogonal to the eigenvectors already found
-                q = q - (q @ f) * f
-            q = q / q.norm()
-            w = op(q)
-            for f in found:
-                w = w - (w @ f) * f
-            new = float(w @ q)  # Rayleigh quotient
-            if i > 0 and abs(new - lam) <= tol * max(abs(new), 1e-12):
-                return new, q
-            lam, q = new, w
-        return lam, q / q.norm()
-
-    first, v1 = dominant(matvec, [], q0.clone())
-    values, vectors = [first], [v1]
-    # power iteration finds the largest |λ|; adding s = |λ_dom| makes every eigenvalue ≥ 0,
-    # so the largest magnitudes of H + sI are the largest algebraic eigenvalues of H.
-    shift = abs(first)
-    if first < 0:
-        values, vectors = [], []
-    gen = torch.Generator().manual_seed(1)
-    while len(values) < k:
-        q = torch.randn(q0.numel(), generator=gen, dtype=q0.dtype).to(q0.device)
-        lam, v = dominant(lambda u: matvec(u) + shift * u, vectors, q)
-        values.append(lam - shift)
-        vectors.append(v / v.norm())
-    return torch.tensor(values, dtype=torch.float64).sort(descending=True).values
-
-
 def top_hessian_eigenvalues(
     model: nn.Module,
     loss_fn: LossFn,
@@ -333,16 +294,16 @@ def top_hessian_eigenvalues(
     iters: int = 100,
     tol: float = 1e-4,
     *,
-    method: str = "lanczos",
     seed: int = 0,
 ) -> torch.Tensor:
     """The ``k`` largest (algebraic, largest first) eigenvalues of the loss's Hessian, shape ``(k,)``.
 
+    Used in: chapters 2, 3, 8, 9, 12, 14.
+
     Only Hessian-vector products are used (:func:`hvp`), never the dense Hessian, so this
-    works for real networks. ``method="lanczos"`` (default) runs up to ``iters`` Lanczos steps
-    with full reorthogonalization and stops when the residual ``‖Hv − λv‖`` of each of the top
-    ``k`` Ritz pairs is below ``tol`` times the largest ``|λ|``; ``method="power"`` runs power iteration, deflating each eigenvector
-    found (``iters`` steps at most per eigenvalue). The model is in eval mode for the
+    works for real networks. It runs up to ``iters`` Lanczos steps with full
+    reorthogonalization and stops when the residual ``‖Hv − λv‖`` of each of the top
+    ``k`` Ritz pairs is below ``tol`` times the largest ``|λ|``. The model is in eval mode for the
     computation and its mode is restored; ``loss_fn(logits, y)`` returns a scalar. The
     answer is float64 on the CPU and repeatable for a fixed ``seed``.
 
@@ -356,19 +317,14 @@ def top_hessian_eigenvalues(
         raise ValueError(f"k must be a positive whole number of eigenvalues, got {k}.")
     if iters < 1 or not tol > 0:
         raise ValueError(f"iters must be >= 1 and tol > 0, got iters={iters}, tol={tol}.")
-    if method not in ("lanczos", "power"):
-        raise ValueError(f"method must be 'lanczos' or 'power', got {method!r}.")
-    with _EvalMode(model):
+    with eval_mode(model):
         op = _HVP(model, loss_fn, x, y)
         if k > op.n:
             raise ValueError(f"k={k} eigenvalues were asked for but the model has only {op.n} parameters; use k <= {op.n}.")
         p0 = op.params[0]
         gen = torch.Generator().manual_seed(seed)
         q0 = torch.randn(op.n, generator=gen, dtype=p0.dtype).to(p0.device)
-        if method == "lanczos":
-            out = _lanczos(op, q0, int(k), iters, tol)
-        else:
-            out = _power(op, q0, int(k), iters, tol)
+        out = _lanczos(op, q0, int(k), iters, tol)
     return out.to(torch.float64).cpu()
 
 
@@ -377,6 +333,8 @@ def top_hessian_eigenvalues(
 
 def random_direction(model: nn.Module, normalize: str | None = "filter", *, seed: int | None = None) -> list[torch.Tensor]:
     """A Gaussian random direction in weight space, shaped like ``model.parameters()``.
+
+    Used in: no chapter.
 
     ``normalize="filter"`` scales each filter (each output unit's row of a weight) to the norm
     of the same filter of the weights, and zeroes the direction on 1-D parameters (biases,
@@ -412,15 +370,13 @@ def random_direction(model: nn.Module, normalize: str | None = "filter", *, seed
 
 @torch.no_grad()
 def _losses_at(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, y: torch.Tensor, points: list[list[torch.Tensor]]) -> torch.Tensor:
-    params = _params(model)
     names = [n for n, p in model.named_parameters() if p.requires_grad]
     buffers = dict(model.named_buffers())
     out = []
-    with _EvalMode(model):
+    with eval_mode(model):
         for weights in points:
             logits = torch.func.functional_call(model, {**buffers, **dict(zip(names, weights))}, (x,))
             out.append(float(_check_loss(loss_fn(logits, y))))
-    del params
     return torch.tensor(out, dtype=torch.float64)
 
 
@@ -433,6 +389,8 @@ def loss_along_line(
     alphas: Sequence[float] | torch.Tensor,
 ) -> torch.Tensor:
     """``L(θ + α·d)`` for each ``α`` in ``alphas``, shape ``(len(alphas),)``, float64.
+
+    Used in: no chapter.
 
     The model is evaluated functionally in eval mode; its weights and mode are untouched.
 
@@ -462,6 +420,8 @@ def loss_surface(
 ) -> torch.Tensor:
     """``L(θ + α·d1 + β·d2)`` on the grid ``betas × alphas``: shape ``(len(betas), len(alphas))``.
 
+    Used in: chapter 9.
+
     Row ``j``, column ``i`` holds ``β_j, α_i``, which is what ``plt.contour(alphas, betas, Z)``
     expects. ``alphas`` and ``betas`` are 1-D step lists (not a meshgrid).
 
@@ -484,6 +444,8 @@ def loss_surface(
 
 def classify_critical_point(hessian: torch.Tensor, tol: float = 1e-6) -> tuple[str, torch.Tensor | None]:
     """What kind of critical point a Hessian describes, and a direction to escape along.
+
+    Used in: chapter 2.
 
     Returns ``(kind, direction)`` with ``kind`` one of ``"minimum"`` (every eigenvalue > 0),
     ``"maximum"`` (every eigenvalue < 0), ``"saddle"`` (some of each sign) or ``"degenerate"``

@@ -56,6 +56,8 @@ FALL_SE = 3.0  # a fall must exceed this many standard errors of (start - smooth
 def growth_factor(start: float, end: float, num_iter: int) -> float:
     """The factor ``q`` by which an exponential range test multiplies the LR each step.
 
+    Used in: no chapter.
+
     ``q = (end / start) ** (1 / (num_iter - 1))``, so ``start · q**(num_iter-1) = end``;
     in log form ``log q = (log end - log start) / (num_iter - 1)``.
 
@@ -68,6 +70,8 @@ def growth_factor(start: float, end: float, num_iter: int) -> float:
 
 def default_num_iter(start: float, end: float) -> int:
     """The default length of a range test: 40 steps per decade of rates, and at least 100.
+
+    Used in: no chapter.
 
     Fewer steps per decade leave the rates that train well (often one decade, less with
     momentum or Adam) with a dozen steps, too few for the loss to move; and the smoothed
@@ -83,6 +87,8 @@ def default_num_iter(start: float, end: float) -> int:
 def lr_schedule_exp(start: float, end: float, num_iter: int) -> list[float]:
     """The ``num_iter`` learning rates of an exponential range test, ``start · q**i``.
 
+    Used in: chapter 3.
+
     >>> [round(lr, 6) for lr in lr_schedule_exp(1e-3, 1e-1, 3)]
     [0.001, 0.01, 0.1]
     """
@@ -94,6 +100,8 @@ def lr_schedule_exp(start: float, end: float, num_iter: int) -> list[float]:
 def lr_schedule_linear(start: float, end: float, num_iter: int) -> list[float]:
     """The ``num_iter`` learning rates of a linear range test, evenly spaced from start to end.
 
+    Used in: no chapter.
+
     >>> lr_schedule_linear(0.0 + 1e-9, 1.0, 3)[1]
     0.5000000005
     """
@@ -104,8 +112,12 @@ def lr_schedule_linear(start: float, end: float, num_iter: int) -> list[float]:
 def smooth_losses(losses: Sequence[float], beta: float = 0.98) -> list[float]:
     """Exponential moving average of ``losses`` with bias correction (Adam-style).
 
+    Used in: chapters 1, 3, 4, 13.
+
     ``avg_i = β·avg_{i-1} + (1-β)·loss_i`` from ``avg_{-1} = 0``, reported as
     ``avg_i / (1 - β**(i+1))`` so that the first values are not pulled towards zero.
+    (torch-lr-finder's ``smooth_f`` is ``1 - beta``.) The range test smooths with ``beta=0.98``;
+    for a training curve's step losses a lighter ``beta`` such as 0.9 follows the trend sooner.
 
     >>> smooth_losses([2.0, 2.0, 2.0], beta=0.9)
     [2.0, 2.0, 2.0]
@@ -117,6 +129,8 @@ def smooth_losses(losses: Sequence[float], beta: float = 0.98) -> list[float]:
 def diverged(smoothed: float, best: float, diverge: float = 4.0) -> bool:
     """The stopping rule: the smoothed loss is NaN/infinite, or above ``diverge ×`` the best so far.
 
+    Used in: no chapter.
+
     >>> diverged(5.0, 1.0), diverged(3.9, 1.0), diverged(float("nan"), 1.0)
     (True, False, True)
     """
@@ -125,6 +139,8 @@ def diverged(smoothed: float, best: float, diverge: float = 4.0) -> bool:
 
 def stop_index(smoothed: Sequence[float], diverge: float = 4.0) -> int | None:
     """The step at which a range test with this smoothed curve stops, or ``None`` if it never does.
+
+    Used in: no chapter.
 
     Step ``i`` stops the test when :func:`diverged` holds for ``smoothed[i]`` against the best
     (lowest) of ``smoothed[:i]``; step 0 only stops on a NaN or infinite loss.
@@ -167,6 +183,8 @@ def fastai_valley(lrs: Sequence[float], smoothed: Sequence[float]) -> float:
     without its first tenth and last five steps, the longest *decreasing subsequence* (not
     necessarily contiguous), and the rate ``len/3 + len/6`` steps along it, about its middle.
 
+    Used in: chapter 3.
+
     Our ``valley`` (:meth:`RangeTestResult.suggest`) reads a *contiguous* descent and picks its
     middle in ``log lr``; chapter 3 and ``benchmarks/bench_lr_advice.py`` measure both. (fastai
     counts the window as ``max_end - lds[max_end]``, as if the subsequence had no gaps.)
@@ -208,6 +226,8 @@ def _check_range(start: float, end: float, num_iter: int, minimum: int = 10) -> 
 class Suggestion(NamedTuple):
     """A suggested learning rate and the one-line reason for it.
 
+    Used in: no chapter.
+
     >>> Suggestion(1e-2, "why").lr
     0.01
     """
@@ -218,6 +238,8 @@ class Suggestion(NamedTuple):
 
 class Spread(NamedTuple):
     """One rule's suggestion over repeated range tests: per repeat, their median and spread.
+
+    Used in: no chapter.
 
     >>> Spread([0.1, 0.2], 0.14, 0.30, 0).refused
     0
@@ -232,6 +254,8 @@ class Spread(NamedTuple):
 class Descent(NamedTuple):
     """What a suggestion rule reads: the rates and smoothed losses (arrays), the index of the smoothed
     minimum, the steps at the start no rule reads (the first tenth, at least 5), and the fall.
+
+    Used in: no chapter.
 
     >>> Descent(np.array([1e-3, 1e-2]), np.array([1.0, 0.5]), 1, 0, 0.5).best
     1
@@ -249,6 +273,8 @@ def valley(result: RangeTestResult, d: Descent) -> Suggestion:
     falling, and the LR in its middle (in ``log lr``): well inside the descent, clear of the minimum
     where training starts to blow up (fastai's ``valley`` also takes a middle, of the longest
     decreasing subsequence: see :func:`fastai_valley`).
+
+    Used in: no chapter.
 
     >>> lrs = lr_schedule_exp(1e-4, 1.0, 40)
     >>> loss = [2.0 - math.tanh(3 + math.log10(lr)) for lr in lrs]
@@ -276,6 +302,8 @@ def steepest(result: RangeTestResult, d: Descent) -> Suggestion:
     steps (at least 5): there the smoothed curve has averaged only a few batches, and its slope is
     the difference between two batches, not learning.
 
+    Used in: no chapter.
+
     >>> lrs = lr_schedule_exp(1e-4, 1.0, 40)
     >>> loss = [2.0 - math.tanh(3 + math.log10(lr)) for lr in lrs]
     >>> 1e-4 < RangeTestResult(lrs, loss, loss, "done").suggest(steepest).lr < 1e-2
@@ -294,6 +322,8 @@ def steepest(result: RangeTestResult, d: Descent) -> Suggestion:
 
 def min10(result: RangeTestResult, d: Descent) -> Suggestion:
     """The LR at the minimum smoothed loss, divided by 10.
+
+    Used in: no chapter.
 
     >>> lrs = lr_schedule_exp(1e-4, 1.0, 40)
     >>> loss = [2.0 - math.tanh(3 + math.log10(lr)) for lr in lrs]
@@ -317,10 +347,13 @@ RULES: dict[str, Rule] = {"valley": valley, "steepest": steepest, "min10": min10
 class RangeTestResult:
     """What :func:`range_test` recorded: per step ``lrs`` (group 0), raw ``losses``, ``smoothed``.
 
-    ``stop_reason`` says in one sentence why the test ended; ``cycles`` is how many passes
+    Used in: chapters 3, 15.
+
+    ``stopped`` says in one sentence why the test stopped early (``None`` when it ran all its
+    steps, as :attr:`lrcourse.train.History.stopped`); ``cycles`` is how many passes
     over the training data it needed (above 1 it reused batches).
 
-    >>> r = RangeTestResult(lrs=[1e-3, 1e-2], losses=[1.0, 0.5], smoothed=[1.0, 0.7], stop_reason="done")
+    >>> r = RangeTestResult(lrs=[1e-3, 1e-2], losses=[1.0, 0.5], smoothed=[1.0, 0.7], stopped=None)
     >>> r.best_index
     1
     """
@@ -328,7 +361,7 @@ class RangeTestResult:
     lrs: list[float]
     losses: list[float]
     smoothed: list[float]
-    stop_reason: str
+    stopped: str | None = None
     num_iter: int = 0
     cycles: float = 0.0
     seconds: float = 0.0
@@ -337,7 +370,7 @@ class RangeTestResult:
 
     def __repr__(self) -> str:
         lr_range = f"{self.lrs[0]:.3g} to {self.lrs[-1]:.3g}" if self.lrs else "none"
-        return f"RangeTestResult({len(self.lrs)} steps, lr {lr_range}; {self.stop_reason})"
+        return f"RangeTestResult({len(self.lrs)} steps, lr {lr_range}; {self.stopped or 'ran all its steps'})"
 
     @property
     def best_index(self) -> int:
@@ -384,7 +417,7 @@ class RangeTestResult:
         lrs = np.asarray(self.lrs, dtype=float)
         if len(s) < 5:
             raise ValueError(
-                f"Only {len(s)} steps were recorded ({self.stop_reason}); "
+                f"Only {len(s)} steps were recorded ({self.stopped or 'the test ran all its steps'}); "
                 "no rule can read a curve that short. Lower start_lr or end_lr."
             )
         start, m, noise, drop = self._fall()
@@ -409,7 +442,7 @@ class RangeTestResult:
         >>> rng = np.random.default_rng(0)
         >>> lrs = lr_schedule_exp(1e-4, 1.0, 200)
         >>> raw = [2.0 - math.tanh(3 + math.log10(lr)) + 0.05 * rng.standard_normal() for lr in lrs]
-        >>> r = RangeTestResult(lrs, raw, smooth_losses(raw), "done")
+        >>> r = RangeTestResult(lrs, raw, smooth_losses(raw))
         >>> 0.04 < r.noise() < 0.06
         True
         """
@@ -462,7 +495,7 @@ class RangeTestResult:
         decades = math.log10(lrs[-1] / lrs[0]) if n > 1 else 0.0
         planned = max(n, self.num_iter)
         per_decade = (n - 1) / decades if decades > 0 else float(n)
-        stopped = self.stop_reason.startswith("stopped")
+        stopped = self.stopped is not None
         if per_decade < 0.9 * STEPS_PER_DECADE:
             more = max(2 * planned, round(STEPS_PER_DECADE * (planned - 1) / per_decade))
             return head + (
@@ -569,15 +602,15 @@ def _longest_descent(s: np.ndarray, tol: float, flat: float = 0.05) -> tuple[int
 # --------------------------------------------------------------------------- the test
 
 
-def _check_args(start_lr: float, end_lr: float, num_iter: int, step_mode: str, smooth: float, diverge: float,
+def _check_args(start_lr: float, end_lr: float, num_iter: int, step_mode: str, beta: float, diverge: float,
                 accumulation_steps: int, repeats: int, optimizer: torch.optim.Optimizer) -> None:
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}.")
     _check_range(start_lr, end_lr, num_iter)
     if step_mode not in STEP_MODES:
         raise ValueError(f"step_mode must be 'exp' or 'linear', got {step_mode!r}.")
-    if not 0.0 <= smooth < 1.0:
-        raise ValueError(f"smooth must be in [0, 1), got {smooth}; 0.98 is the usual choice.")
+    if not 0.0 <= beta < 1.0:
+        raise ValueError(f"beta (the smoothing factor) must be in [0, 1), got {beta}; 0.98 is the usual choice.")
     if not diverge > 1.0:
         raise ValueError(f"diverge must be above 1 (a multiple of the best loss), got {diverge}.")
     if accumulation_steps < 1:
@@ -594,6 +627,8 @@ def _check_args(start_lr: float, end_lr: float, num_iter: int, step_mode: str, s
 def preserved(model: nn.Module, optimizer: torch.optim.Optimizer, devices: Sequence = ()) -> Iterator[None]:
     """Run the block, then put back the model (parameters and buffers), its train/eval mode, the
     optimizer (state and param groups, gradients cleared) and torch's random number generators.
+
+    Used in: no chapter.
 
     >>> m = nn.Linear(2, 2); opt = torch.optim.SGD(m.parameters(), lr=0.1); w = m.weight.clone()
     >>> with preserved(m, opt):
@@ -628,13 +663,13 @@ def range_test(
     model: nn.Module,
     data: Data | Iterable[Batch],
     optimizer: torch.optim.Optimizer,
-    loss_fn: Union[str, LossFn] = "cross_entropy",
+    loss: Union[str, LossFn] = "cross_entropy",
     *,
     start_lr: float = 1e-7,
     end_lr: float = 10,
     num_iter: int | None = None,
     step_mode: str = "exp",
-    smooth: float = 0.98,
+    beta: float = 0.98,
     diverge: float = 4.0,
     accumulation_steps: int = 1,
     val_data: Union[Data, tuple[torch.Tensor, torch.Tensor], None] = None,
@@ -645,6 +680,8 @@ def range_test(
     repeats: int = 1,
 ) -> RangeTestResult:
     """Run the LR range test on ``model`` and return the curve; the model is left exactly as it was.
+
+    Used in: chapters 3, 5, 9, 12, 15.
 
     ``num_iter`` defaults to 40 steps per decade of rates (:func:`default_num_iter`: 320 from
     1e-7 to 10). Each of the ``num_iter`` steps sets group 0's LR from the schedule (other groups keep
@@ -658,6 +695,8 @@ def range_test(
     the model (and the optimizer's state) is first moved to the device of ``data``, where it
     stays, and ``amp`` picks the precision
     (:func:`lrcourse.runtime.precision`: by the hardware when ``None``, float32 when ``False``).
+    ``loss`` is a name or a function, as in ``fit``; ``beta`` is the smoothing factor of
+    :func:`smooth_losses` (the stopping rule reads the smoothed loss).
 
     >>> from lrcourse.data import load
     >>> d = load("blobs", n_train=1024, n_test=64, device="cpu")
@@ -673,11 +712,11 @@ def range_test(
     ``repeats``, so that :meth:`RangeTestResult.spread` can say how much the advice moves.
     """
     num_iter = default_num_iter(start_lr, end_lr) if num_iter is None else num_iter
-    args = dict(start_lr=start_lr, end_lr=end_lr, num_iter=num_iter, step_mode=step_mode, smooth=smooth,
+    args = dict(start_lr=start_lr, end_lr=end_lr, num_iter=num_iter, step_mode=step_mode, beta=beta,
                 diverge=diverge, accumulation_steps=accumulation_steps)
     if repeats > 1:
         first = seed if seed is not None else int(torch.randint(0, 2**31 - repeats, (1,)))
-        runs = [range_test(model, data, optimizer, loss_fn, **args, val_data=val_data, batch_size=batch_size,
+        runs = [range_test(model, data, optimizer, loss, **args, val_data=val_data, batch_size=batch_size,
                            seed=first + j, progress=progress, amp=amp) for j in range(repeats)]
         runs[0].repeats = runs
         return runs[0]
@@ -687,7 +726,7 @@ def range_test(
     ratios = lr_ratios(groups)
     place(model, dev, optimizer)
     plan = (lr_schedule_exp if step_mode == "exp" else lr_schedule_linear)(start_lr, end_lr, num_iter)
-    loss_of = get_loss(loss_fn)
+    loss_of = get_loss(loss)
     if isinstance(val_data, Data):
         val_data = (val_data.x_test, val_data.y_test)
     if val_data is not None:
@@ -704,13 +743,13 @@ def range_test(
     prec = precision(dev, amp)
     scaler = prec.grad_scaler() if prec.scaler else None
     lrs, losses, smoothed = [], [], []
-    stop_reason = f"completed all {num_iter} steps up to lr={plan[-1]:.3g}"
+    stopped = None
     bar = progress_bar(num_iter, progress if progress is not None else profile() != "ci", desc="range test")
     started = time.perf_counter()
     with contextlib.closing(bar), preserved(model, optimizer, [dev] if dev.type == "cuda" else []):
         feed = source.stream(generator(seed))
         model.train()
-        ema, best = EMA(smooth), math.inf
+        ema, best = EMA(beta), math.inf
         for i, lr in enumerate(plan):
             set_lr(groups, lr, ratios)
             total = 0.0
@@ -730,11 +769,11 @@ def range_test(
             losses.append(total)
             smoothed.append(sm)
             bar.update(1)
-            stop_reason = _stop(i, lr, total, sm, best, diverge) or stop_reason
-            if stop_reason.startswith("stopped"):
+            stopped = _stop(i, lr, total, sm, best, diverge)
+            if stopped is not None:
                 break
             best = min(best, sm)
-    return RangeTestResult(lrs=lrs, losses=losses, smoothed=smoothed, stop_reason=stop_reason, num_iter=num_iter,
+    return RangeTestResult(lrs=lrs, losses=losses, smoothed=smoothed, stopped=stopped, num_iter=num_iter,
                            cycles=needed / per_pass if per_pass else math.nan,
                            seconds=time.perf_counter() - started, notes=notes)
 

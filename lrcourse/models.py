@@ -62,6 +62,8 @@ def mlp(
 ) -> nn.Sequential:
     """A multilayer perceptron: ``Flatten``, then ``Linear -> norm -> activation`` per hidden layer.
 
+    Used in: chapters 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13, 14.
+
     >>> mlp(40, 10, hidden=(32,))(torch.zeros(5, 40)).shape
     torch.Size([5, 10])
     >>> [type(m).__name__ for m in mlp(40, 10, hidden=(32,), norm="group")[1]]
@@ -87,6 +89,8 @@ def cnn1d(
 ) -> nn.Sequential:
     """A three-layer 1-D convolutional net for MNIST-1D sequences of shape ``(N, length)``.
 
+    Used in: chapters 12, 15.
+
     >>> cnn1d()(torch.zeros(2, 40)).shape
     torch.Size([2, 10])
     """
@@ -106,6 +110,8 @@ def cnn1d(
 
 class Residual(nn.Module):
     """``x + f(x)``: the skip connection of a ResNet block.
+
+    Used in: no chapter.
 
     >>> Residual(nn.Identity())(torch.ones(1)).item()
     2.0
@@ -134,6 +140,8 @@ def resnet(
 ) -> nn.Sequential:
     """A small ResNet in the style of the fast CIFAR-10 recipes (prep, three stages, head).
 
+    Used in: no chapter.
+
     >>> resnet(width=8)(torch.zeros(2, 3, 32, 32)).shape
     torch.Size([2, 10])
     """
@@ -151,6 +159,8 @@ def pretrained_resnet18(
     num_classes: int = 10, weights: str | None = "IMAGENET1K_V1", *, device: torch.device | str | None = None
 ) -> nn.Sequential:
     """torchvision's ResNet-18 as six layer groups for fine-tuning: stem, four stages, a new head.
+
+    Used in: no chapter.
 
     ``weights`` names torchvision's pretrained weights (downloaded on first use, then cached
     by torch); ``None`` gives random ones. The head is a new ``Linear`` layer for
@@ -180,6 +190,8 @@ def pretrained_resnet18(
 
 def for_data(data: object, kind: str = "auto", **kwargs: object) -> nn.Sequential:
     """A sensible model for a :class:`lrcourse.data.Data`: MLP for vectors, ResNet for images.
+
+    Used in: chapter 15.
 
     ``kind`` is ``"auto"``, ``"mlp"``, ``"cnn1d"`` or ``"resnet"``; the model lands on the
     data's device.

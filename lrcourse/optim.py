@@ -35,6 +35,8 @@ DECAYS = ("none", "linear", "cyclical", "restart")
 def sign_decay(kind: str, step: int, total_steps: int | None = None, periods: float = 0.5) -> float:
     """The sign-decay factor ``f(t)`` at step ``t`` (see the module docstring for the formulas).
 
+    Used in: no chapter.
+
     ``periods`` is the number of cosine periods over ``total_steps``: 0.5 for ``"cyclical"``
     takes ``f`` from 1 down to 0 once; for ``"restart"`` use a whole number (1, 2, ...), each
     period decaying from 1 to 0 and then restarting.
@@ -100,6 +102,8 @@ class _SignOptimizer(torch.optim.Optimizer):
 class PowerSign(_SignOptimizer):
     r"""PowerSign: steps longer where the gradient agrees in sign with its running average.
 
+    Used in: chapters 7, 13.
+
     ``m ← β·m + (1 − β)·g``, then ``θ ← θ − lr · α^(f(t) · sign(g) · sign(m)) · g``
     (Bello et al., 2017, found by a reinforcement-learning search over update rules).
     With the default ``α = e`` a coordinate whose gradient keeps its sign moves ``e`` times
@@ -136,6 +140,8 @@ class PowerSign(_SignOptimizer):
 class AddSign(_SignOptimizer):
     r"""AddSign: adds to or subtracts from the step by the sign agreement.
 
+    Used in: chapter 7.
+
     ``m ← β·m + (1 − β)·g``, then ``θ ← θ − lr · (α + f(t) · sign(g) · sign(m)) · g``
     (Bello et al., 2017). With the default ``α = 1`` an agreeing coordinate moves twice
     the SGD step and a disagreeing one stops. ``f(t)`` is the sign decay (see
@@ -168,6 +174,8 @@ class AddSign(_SignOptimizer):
 
 class SGDW(torch.optim.Optimizer):
     r"""SGD with momentum and decoupled weight decay (Loshchilov & Hutter, 2019).
+
+    Used in: chapter 7.
 
     ``b ← μ·b + g`` (``b = g`` at the first step), ``d = g + μ·b`` with ``nesterov`` else ``b``,
     then ``θ ← θ − lr·λ·θ − lr·d``. The decay ``λ·θ`` never enters the momentum buffer
@@ -224,6 +232,8 @@ class SGDW(torch.optim.Optimizer):
 
 class Yogi(torch.optim.Optimizer):
     r"""Yogi (Zaheer et al., 2018): Adam whose second-moment estimate changes additively.
+
+    Used in: chapter 7.
 
     ``m ← β1·m + (1 − β1)·g`` as in Adam, but
     ``v ← v − (1 − β2)·sign(v − g²)·g²``: ``v`` moves *toward* ``g²`` by at most

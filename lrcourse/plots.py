@@ -7,7 +7,7 @@ chapter can compose panels or call ``.savefig``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import matplotlib
@@ -21,7 +21,10 @@ COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17
 
 
 def style() -> None:
-    """Apply the course's plotting defaults (called on import of :mod:`lrcourse`).
+    """Apply the course's plotting defaults to matplotlib's ``rcParams`` (each chapter's setup cell calls it;
+    importing :mod:`lrcourse` changes nothing).
+
+    Used in: chapters 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15.
 
     >>> style()
     """
@@ -56,6 +59,8 @@ def lr_loss(
 ) -> Figure:
     """Loss against learning rate on a log x axis, with optional labelled vertical marks.
 
+    Used in: chapter 1.
+
     >>> fig = lr_loss([1e-3, 1e-2, 1e-1], [1.0, 0.5, 2.0], marks={"pick": 1e-2})
     >>> fig.axes[0].get_xscale()
     'log'
@@ -81,6 +86,8 @@ def schedule(
 ) -> Figure:
     """Plot one schedule, or several by name, over ``steps`` steps.
 
+    Used in: chapters 4, 5.
+
     >>> schedule({"constant": lambda t: 0.1}, 10).axes[0].get_xlabel()
     'step'
     """
@@ -97,21 +104,10 @@ def schedule(
     return fig
 
 
-def smooth(values: Iterable[float], beta: float = 0.9) -> list[float]:
-    """Exponential moving average with bias correction (for noisy step losses).
-
-    The range test's smoothing (:func:`lrcourse.lr_finder.smooth_losses`), with a lighter
-    default for plotting training curves.
-
-    >>> smooth([1.0, 1.0, 1.0])
-    [1.0, 1.0, 1.0]
-    """
-    ema = EMA(beta)
-    return [ema.update(v) for v in values]
-
-
 def capped_curve(values: Sequence[float], cap: float, label: str, *, ax: Axes | None = None) -> Figure:
     """A loss curve that stops where the run left the chart (at or past ``cap``, or not finite).
+
+    Used in: chapters 5, 12.
 
     A diverged run drawn as ``min(v, cap)`` looks like a plateau; this draws the curve up to the
     first step at or past ``cap``, marks that step with an x at ``cap``, and adds
@@ -140,6 +136,8 @@ def curves(
 ) -> Figure:
     """One per-epoch series (``test_acc``, ``train_loss``...) of several runs, by name.
 
+    Used in: chapters 4, 6, 7.
+
     >>> from lrcourse.train import History
     >>> h = History(1, epoch=[1, 2], test_acc=[0.5, 0.7])
     >>> curves({"run": h}).axes[0].get_ylabel()
@@ -157,6 +155,8 @@ def curves(
 def history_figure(hist: object, title: str | None = None) -> Figure:
     """The three-panel picture of one training run (used by ``History.plot``).
 
+    Used in: no chapter.
+
     >>> from lrcourse.train import History
     >>> len(history_figure(History(1, loss=[1.0], lr=[0.1], epoch=[1], test_acc=[0.5], train_acc=[0.6])).axes)
     3
@@ -165,7 +165,8 @@ def history_figure(hist: object, title: str | None = None) -> Figure:
     fig, (a, b, c) = plt.subplots(1, 3, figsize=(12, 3.2))
     finite = [v if math.isfinite(v) else math.nan for v in h.loss]  # type: ignore[attr-defined]
     a.plot(finite, alpha=0.3, label="batch")
-    a.plot(smooth(v for v in finite if not math.isnan(v)), label="smoothed")
+    ema = EMA(0.9)  # lrcourse.lr_finder.smooth_losses(..., beta=0.9), which sits above this module
+    a.plot([ema.update(v) for v in finite if not math.isnan(v)], label="smoothed")
     a.set(xlabel="step", ylabel="train loss", yscale="log")
     a.legend()
     b.plot(h.lr)  # type: ignore[attr-defined]
@@ -184,6 +185,8 @@ def range_test_figure(
     result: Any, ax: Axes | None = None, *, methods: Sequence[str] = ("valley", "steepest", "min10")
 ) -> Figure:
     """A range test's raw and smoothed loss against LR (log x), with each rule's suggestion marked.
+
+    Used in: no chapter.
 
     ``result`` is a :class:`lrcourse.lr_finder.RangeTestResult` (its ``.plot()`` calls this); a rule
     that refuses is left out.

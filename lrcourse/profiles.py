@@ -18,11 +18,16 @@ PROFILES = ("ci", "cpu", "gpu")
 
 
 class ProfileError(ValueError):
-    """Raised for an unknown profile name."""
+    """Raised for an unknown profile name.
+
+    Used in: no chapter.
+    """
 
 
 class Config(dict):
     """A dict whose keys read as attributes: ``cfg.epochs`` is ``cfg["epochs"]``.
+
+    Used in: no chapter.
 
     >>> Config(epochs=3).epochs
     3
@@ -39,6 +44,8 @@ class Config(dict):
 
 def profile() -> str:
     """The active profile: ``LRCOURSE_PROFILE`` if set, else ``gpu`` with CUDA, else ``cpu``.
+
+    Used in: chapters 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15.
 
     >>> profile() in PROFILES
     True
@@ -63,6 +70,8 @@ def choose(
 ) -> Config:
     """The settings of the active profile, on top of the ``common`` ones.
 
+    Used in: chapters 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15.
+
     A profile left out falls back to the next smaller one (``gpu`` to ``cpu`` to ``ci``),
     so ``choose(epochs=5, gpu=dict(epochs=30))`` gives 5 epochs on a CPU.
 
@@ -77,14 +86,14 @@ def choose(
     ``LRCOURSE_SMOKE=1`` a chapter with a ``gpu`` layer but no ``smoke`` layer is refused, so
     no chapter can leave its GPU path untested by omission.
 
-    >>> os.environ["LRCOURSE_PROFILE"] = "ci"
-    >>> choose(epochs=5, gpu=dict(epochs=30), smoke=dict(epochs=1)).epochs
+    >>> from unittest import mock  # (the environment is put back after each block)
+    >>> with mock.patch.dict(os.environ, LRCOURSE_PROFILE="ci", LRCOURSE_SMOKE="0"):
+    ...     choose(epochs=5, gpu=dict(epochs=30), smoke=dict(epochs=1)).epochs
     5
-    >>> os.environ["LRCOURSE_SEED_OFFSET"] = "100"
-    >>> cfg = choose(seeds=[0, 1], seed=2, smith_seeds=[0])
+    >>> with mock.patch.dict(os.environ, LRCOURSE_PROFILE="ci", LRCOURSE_SEED_OFFSET="100"):
+    ...     cfg = choose(seeds=[0, 1], seed=2, smith_seeds=[0])
     >>> cfg.seeds, cfg.seed, cfg.smith_seeds
     ([100, 101], 102, [100])
-    >>> del os.environ["LRCOURSE_SEED_OFFSET"]
     """
     name = profile()
     layers = {"ci": [ci], "cpu": [ci, cpu], "gpu": [ci, cpu, gpu]}[name]
@@ -116,6 +125,8 @@ def choose(
 def smoke_run() -> bool:
     """True when ``LRCOURSE_SMOKE`` is set to ``1`` (or ``true``/``yes``): the tiny run of the gpu code path.
 
+    Used in: no chapter.
+
     >>> smoke_run() if "LRCOURSE_SMOKE" not in os.environ else False
     False
     """
@@ -124,6 +135,8 @@ def smoke_run() -> bool:
 
 def seed_offset() -> int:
     """``LRCOURSE_SEED_OFFSET`` as an integer (0 when unset): added to every seed ``choose`` gives.
+
+    Used in: no chapter.
 
     >>> seed_offset() if "LRCOURSE_SEED_OFFSET" not in os.environ else 0
     0
@@ -140,6 +153,8 @@ def seed_offset() -> int:
 def colab_without_gpu() -> bool:
     """True on a Colab runtime without a GPU (and no profile chosen by hand).
 
+    Used in: no chapter.
+
     >>> colab_without_gpu()  # not on Colab here
     False
     """
@@ -150,6 +165,8 @@ def colab_without_gpu() -> bool:
 
 def colab_note() -> None:
     """On Colab without a GPU, say in one sentence how to get one; the chapter goes on at the ``cpu`` profile.
+
+    Used in: no chapter.
 
     >>> colab_note()  # prints nothing here
     """
@@ -163,6 +180,8 @@ def colab_note() -> None:
 def device() -> torch.device:
     """The device the chapters compute on: CUDA under the ``gpu`` profile when present, else CPU.
 
+    Used in: chapters 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15.
+
     >>> device().type in ("cpu", "cuda")
     True
     """
@@ -173,6 +192,8 @@ def device() -> torch.device:
 
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and PyTorch, and make CPU runs bitwise repeatable.
+
+    Used in: chapters 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15.
 
     Returns a ``torch.Generator`` seeded with ``seed`` (on the CPU) for code that
     wants its own stream of randomness.

@@ -1,5 +1,5 @@
 """The runtime pieces every layer shares: precision, placement, progress bars, generators, LR ratios,
-the loss registry, a streaming EMA and an atomic save.
+the loss registry, a streaming EMA, eval mode and an atomic save.
 
 The bottom module of the library: it imports nothing from ``lrcourse``, and every other module
 may import from it (``tests/test_structure.py`` holds the order). :func:`lrcourse.train.fit`,
@@ -19,8 +19,9 @@ Precision by capability:
 from __future__ import annotations
 
 import contextlib
+import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
@@ -38,6 +39,8 @@ _NAMES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}
 @dataclass(frozen=True)
 class Precision:
     """How a training step runs: the autocast ``dtype`` (``None``: float32) and whether to scale the loss.
+
+    Used in: no chapter.
 
     >>> p = Precision("cpu", None, False)
     >>> p.name, p.scaler
@@ -67,6 +70,8 @@ class Precision:
 def bf16_native(device: torch.device | str | int | None = None) -> bool:
     """True when the CUDA device computes in bfloat16 natively (compute capability 8.0 or more).
 
+    Used in: no chapter.
+
     >>> isinstance(bf16_native(), bool)
     True
     """
@@ -77,6 +82,8 @@ def bf16_native(device: torch.device | str | int | None = None) -> bool:
 
 def precision(device: torch.device | str, amp: Amp = None) -> Precision:
     """The precision for training on ``device``: one rule for ``fit``, ``evaluate`` and ``range_test``.
+
+    Used in: no chapter.
 
     ``amp=None`` (the default) or ``True``: by capability, bfloat16 on CUDA devices of
     compute capability 8.0 or more, float16 with a ``GradScaler`` on older ones (a T4),
@@ -105,6 +112,8 @@ def precision(device: torch.device | str, amp: Amp = None) -> Precision:
 def place(model: nn.Module, device: torch.device | str, optimizer: torch.optim.Optimizer | None = None) -> nn.Module:
     """Move ``model`` (and ``optimizer``'s state, if any) to ``device``, where the data is; return the model.
 
+    Used in: no chapter.
+
     ``fit`` and ``range_test`` call this with the device of their data, so a model built on
     the CPU and data on the GPU (or the other way round) cannot meet in one step.
     Parameters move in place, so an optimizer built before still holds them.
@@ -127,6 +136,8 @@ def place(model: nn.Module, device: torch.device | str, optimizer: torch.optim.O
 def tune_for(device: torch.device | str, images: bool) -> None:
     """Turn cuDNN's autotuner on for image training on CUDA (fixed shapes: it picks the fastest kernels).
 
+    Used in: no chapter.
+
     On the CPU it changes nothing, so CPU runs stay bitwise repeatable.
 
     >>> tune_for("cpu", images=True)
@@ -138,6 +149,8 @@ def tune_for(device: torch.device | str, images: bool) -> None:
 def channels_last(x: torch.Tensor) -> torch.Tensor:
     """Images on CUDA in channels-last memory layout (faster convolutions under autocast); else ``x``.
 
+    Used in: no chapter.
+
     >>> channels_last(torch.zeros(1, 3, 4, 4)).is_contiguous()
     True
     """
@@ -146,11 +159,42 @@ def channels_last(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
+# --------------------------------------------------------------------------- argument checks
+
+
+def check_positive(name: str, value: float) -> float:
+    """``value`` as a float when it is a positive finite number; else a ``ValueError`` naming ``name``.
+
+    Used in: no chapter.
+
+    >>> check_positive("lr", 0.1)
+    0.1
+    """
+    if isinstance(value, bool) or not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive number, got {value!r}.")
+    return float(value)
+
+
+def check_count(name: str, value: int) -> int:
+    """``value`` when it is a whole number >= 1 (of steps, examples, batches); else a ``ValueError`` naming ``name``.
+
+    Used in: no chapter.
+
+    >>> check_count("batch_size", 64)
+    64
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}.")
+    return value
+
+
 # --------------------------------------------------------------------------- losses
 
 
 def mse_onehot(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Mean squared error between the softmax of the logits and the one-hot targets.
+
+    Used in: chapter 10.
 
     >>> round(mse_onehot(torch.tensor([[10.0, -10.0]]), torch.tensor([0])).item(), 6)
     0.0
@@ -164,6 +208,8 @@ LOSSES: dict[str, LossFn] = {"cross_entropy": F.cross_entropy, "mse": mse_onehot
 
 def get_loss(loss: Union[str, LossFn]) -> LossFn:
     """A loss function from its name (``"cross_entropy"``, ``"mse"``) or the function itself.
+
+    Used in: no chapter.
 
     >>> get_loss("cross_entropy") is F.cross_entropy
     True
@@ -181,6 +227,8 @@ def get_loss(loss: Union[str, LossFn]) -> LossFn:
 def progress(total: int | None, show: bool, desc: str = "training", unit: str = "step") -> Any:
     """A tqdm progress bar (``show=False``: a disabled one, which costs nothing); close it in a ``finally``.
 
+    Used in: no chapter.
+
     >>> bar = progress(3, show=False)
     >>> bar.update(1); bar.close()
     """
@@ -192,6 +240,8 @@ def progress(total: int | None, show: bool, desc: str = "training", unit: str = 
 def generator(seed: int | None = None) -> torch.Generator:
     """A CPU generator seeded with ``seed``, or, when ``None``, with a seed drawn from torch's global one.
 
+    Used in: no chapter.
+
     >>> a, b = generator(0), generator(0)
     >>> torch.equal(torch.randperm(5, generator=a), torch.randperm(5, generator=b))
     True
@@ -201,6 +251,8 @@ def generator(seed: int | None = None) -> torch.Generator:
 
 def lr_ratios(groups: Sequence[dict]) -> list[float]:
     """Each param group's learning rate as a ratio to the first group's (all 1 when that one is 0).
+
+    Used in: no chapter.
 
     >>> lr_ratios([{"lr": 0.1}, {"lr": 0.4}])
     [1.0, 4.0]
@@ -212,6 +264,8 @@ def lr_ratios(groups: Sequence[dict]) -> list[float]:
 def set_lr(groups: Sequence[dict], lr: float, ratios: Sequence[float]) -> None:
     """Set the first group's learning rate to ``lr`` and the others to ``lr`` times their ratio.
 
+    Used in: no chapter.
+
     >>> groups = [{"lr": 0.1}, {"lr": 0.4}]
     >>> set_lr(groups, 1.0, lr_ratios(groups)); [g["lr"] for g in groups]
     [1.0, 4.0]
@@ -222,6 +276,8 @@ def set_lr(groups: Sequence[dict], lr: float, ratios: Sequence[float]) -> None:
 
 class EMA:
     """A streaming exponential moving average with bias correction (Adam-style).
+
+    Used in: no chapter.
 
     ``avg_i = β·avg_{i-1} + (1-β)·x_i`` from ``avg_{-1} = 0``; :meth:`update` returns
     ``avg_i / (1 - β**(i+1))``, so the first values are not pulled towards zero.
@@ -243,8 +299,31 @@ class EMA:
         return self.avg / (1 - self.beta**self.count)
 
 
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Run the block with ``model`` in eval mode, then put back the mode it had (also on an exception).
+
+    Used in: no chapter.
+
+    >>> m = nn.Dropout()
+    >>> with eval_mode(m):
+    ...     m.training
+    False
+    >>> m.training
+    True
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
 def closure_loss(closure: Callable[[], Any] | None) -> Any:
     """Evaluate an optimizer's ``closure`` with gradients on (``step`` runs under no_grad); None without one.
+
+    Used in: no chapter.
 
     >>> closure_loss(None) is None
     True
@@ -262,6 +341,8 @@ def closure_loss(closure: Callable[[], Any] | None) -> Any:
 
 def atomic_save(obj: object, path: str | os.PathLike) -> Path:
     """``torch.save`` to a temporary file, then ``os.replace``: a crash never leaves half a file behind.
+
+    Used in: no chapter.
 
     >>> import tempfile
     >>> p = atomic_save({"a": 1}, Path(tempfile.mkdtemp()) / "x.pt")

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .runtime import closure_loss
+from .data import num_batches
+from .runtime import check_count, check_positive, closure_loss
 
 __all__ = [
     "LAMB",
@@ -40,26 +41,15 @@ __all__ = [
     "linear_scaled_lr",
     "plan",
     "sqrt_scaled_lr",
-    "steps_per_epoch",
     "trust_ratio",
     "warmup_steps",
 ]
 
 
-def _positive_int(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive whole number, got {value!r}.")
-    return value
-
-
-def _positive(name: str, value: float) -> float:
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}.")
-    return float(value)
-
-
 def effective_batch_size(per_device: int, world_size: int = 1, accumulation_steps: int = 1) -> int:
     """Examples behind one optimizer step: ``per_device * world_size * accumulation_steps``.
+
+    Used in: no chapter.
 
     Under DDP every process computes the gradient of its own ``per_device`` examples and
     the gradients are averaged across processes, so one step sees all of them.
@@ -69,51 +59,46 @@ def effective_batch_size(per_device: int, world_size: int = 1, accumulation_step
     >>> effective_batch_size(32, world_size=2, accumulation_steps=4)
     256
     """
-    _positive_int("per_device", per_device)
-    _positive_int("world_size", world_size)
-    _positive_int("accumulation_steps", accumulation_steps)
+    check_count("per_device", per_device)
+    check_count("world_size", world_size)
+    check_count("accumulation_steps", accumulation_steps)
     return per_device * world_size * accumulation_steps
 
 
 def linear_scaled_lr(base_lr: float, batch_size: int, base_batch_size: int = 256) -> float:
     """The linear scaling rule: ``base_lr * batch_size / base_batch_size`` (Goyal et al., 2017).
 
+    Used in: chapter 8.
+
     >>> linear_scaled_lr(0.1, 1024, base_batch_size=256)
     0.4
     >>> linear_scaled_lr(0.1, 64, base_batch_size=256)
     0.025
     """
-    _positive("base_lr", base_lr)
-    _positive_int("batch_size", batch_size)
-    _positive_int("base_batch_size", base_batch_size)
+    check_positive("base_lr", base_lr)
+    check_count("batch_size", batch_size)
+    check_count("base_batch_size", base_batch_size)
     return base_lr * batch_size / base_batch_size
 
 
 def sqrt_scaled_lr(base_lr: float, batch_size: int, base_batch_size: int = 256) -> float:
     """The square-root rule often used with Adam: ``base_lr * sqrt(batch_size / base_batch_size)``.
 
+    Used in: chapter 8.
+
     >>> sqrt_scaled_lr(1e-3, 1024, base_batch_size=256)
     0.002
     """
-    _positive("base_lr", base_lr)
-    _positive_int("batch_size", batch_size)
-    _positive_int("base_batch_size", base_batch_size)
+    check_positive("base_lr", base_lr)
+    check_count("batch_size", batch_size)
+    check_count("base_batch_size", base_batch_size)
     return base_lr * math.sqrt(batch_size / base_batch_size)
-
-
-def steps_per_epoch(n_train: int, batch_size: int, drop_last: bool = False) -> int:
-    """Optimizer steps in one pass over ``n_train`` examples.
-
-    >>> steps_per_epoch(4000, 128), steps_per_epoch(4000, 128, drop_last=True)
-    (32, 31)
-    """
-    _positive_int("n_train", n_train)
-    _positive_int("batch_size", batch_size)
-    return n_train // batch_size if drop_last else math.ceil(n_train / batch_size)
 
 
 def warmup_steps(warmup_epochs: float, n_train: int, batch_size: int) -> int:
     """Steps of a warmup lasting ``warmup_epochs`` epochs at this batch size (rounded up).
+
+    Used in: chapter 8.
 
     The warmup is measured in epochs (examples seen), so a batch ``k`` times larger
     warms up in ``k`` times fewer steps.
@@ -125,14 +110,16 @@ def warmup_steps(warmup_epochs: float, n_train: int, batch_size: int) -> int:
     """
     if not (isinstance(warmup_epochs, (int, float)) and math.isfinite(warmup_epochs) and warmup_epochs >= 0):
         raise ValueError(f"warmup_epochs must be a number >= 0, got {warmup_epochs!r}.")
-    _positive_int("n_train", n_train)
-    _positive_int("batch_size", batch_size)
+    check_count("n_train", n_train)
+    check_count("batch_size", batch_size)
     return math.ceil(warmup_epochs * n_train / batch_size)
 
 
 @dataclass(frozen=True)
 class Plan:
     """The numbers of a data-parallel run; see :func:`plan`.
+
+    Used in: no chapter.
 
     >>> Plan(256, 0.1, 32, 160).lr
     0.1
@@ -157,6 +144,8 @@ def plan(
 ) -> Plan:
     """Effective batch, scaled learning rate, steps per epoch and warmup steps of a run.
 
+    Used in: chapter 8.
+
     ``rule`` is ``"linear"`` (SGD, Goyal et al.) or ``"sqrt"`` (common for Adam).
 
     >>> plan(0.1, 256, per_device=128, n_train=50_000, world_size=8)
@@ -169,13 +158,15 @@ def plan(
     return Plan(
         batch_size=batch,
         lr=rules[rule](base_lr, batch, base_batch_size),
-        steps_per_epoch=steps_per_epoch(n_train, batch),
+        steps_per_epoch=num_batches(check_count("n_train", n_train), batch),
         warmup_steps=warmup_steps(warmup_epochs, n_train, batch),
     )
 
 
 def trust_ratio(weight_norm: torch.Tensor, update_norm: torch.Tensor) -> torch.Tensor:
     """``weight_norm / update_norm``, or 1 where either norm is 0 (a fresh zero bias, a zero gradient).
+
+    Used in: no chapter.
 
     >>> trust_ratio(torch.tensor(3.0), torch.tensor(6.0)).item()
     0.5
@@ -188,6 +179,8 @@ def trust_ratio(weight_norm: torch.Tensor, update_norm: torch.Tensor) -> torch.T
 
 class LARS(torch.optim.Optimizer):
     """SGD with momentum and a layer-wise rate (You, Gitman & Ginsburg, 2017, Algorithm 1).
+
+    Used in: chapter 8.
 
     For each parameter tensor ``w`` with gradient ``g`` and weight decay ``β``:
     ``local = trust * ‖w‖ / (‖g‖ + β‖w‖)`` (1 where a norm is 0),
@@ -205,7 +198,7 @@ class LARS(torch.optim.Optimizer):
     def __init__(self, params, lr: float, *, trust: float = 0.001, momentum: float = 0.9,
                  weight_decay: float = 0.0) -> None:
         for name, v in [("lr", lr), ("trust", trust)]:
-            _positive(name, v)
+            check_positive(name, v)
         if not 0.0 <= momentum < 1.0 or weight_decay < 0:
             raise ValueError(f"momentum must be in [0, 1) and weight_decay >= 0, got {momentum!r}, {weight_decay!r}.")
         super().__init__(params, dict(lr=lr, trust=trust, momentum=momentum, weight_decay=weight_decay))
@@ -232,6 +225,8 @@ class LARS(torch.optim.Optimizer):
 class LAMB(torch.optim.Optimizer):
     """Adam's direction with a layer-wise trust ratio (You et al., 2020, Algorithm 2).
 
+    Used in: chapter 8.
+
     For each tensor: Adam's bias-corrected ``r = m̂ / (√v̂ + eps)``, plus decoupled weight decay
     ``u = r + weight_decay · w``, then ``w ← w − lr · ‖w‖/‖u‖ · u`` (ratio 1 where a norm is 0):
     each step moves a tensor by ``lr`` times its own norm.
@@ -245,7 +240,7 @@ class LAMB(torch.optim.Optimizer):
 
     def __init__(self, params, lr: float, *, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-6,
                  weight_decay: float = 0.0) -> None:
-        _positive("lr", lr)
+        check_positive("lr", lr)
         if not all(0.0 <= b < 1.0 for b in betas) or weight_decay < 0:
             raise ValueError(f"betas must be in [0, 1) and weight_decay >= 0, got {betas!r}, {weight_decay!r}.")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))

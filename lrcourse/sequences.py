@@ -24,6 +24,8 @@ BASELINE_MSE = 1.0 / 6.0
 def adding_problem(n: int, length: int, *, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """``n`` adding-problem sequences of ``length`` steps: inputs ``(n, length, 2)``, targets ``(n,)``.
 
+    Used in: no chapter.
+
     >>> x, y = adding_problem(4, 10, generator=torch.Generator().manual_seed(0))
     >>> x.shape, y.shape, x[:, :, 1].sum(1).tolist()
     (torch.Size([4, 10, 2]), torch.Size([4]), [2.0, 2.0, 2.0, 2.0])
@@ -52,6 +54,8 @@ def adding(
 ) -> Data:
     """The adding problem as a :class:`~lrcourse.data.Data` for :func:`lrcourse.fit` (float targets).
 
+    Used in: chapter 11.
+
     Train with ``loss=torch.nn.functional.mse_loss``; ``evaluate`` then reports NaN accuracy.
 
     >>> d = adding(8, 4, length=6)
@@ -66,6 +70,8 @@ def adding(
 
 class RecurrentRegressor(nn.Module):
     """A one-layer RNN or LSTM that reads a sequence ``(N, T, features)`` and predicts one number per sequence.
+
+    Used in: chapter 11.
 
     ``cell="rnn"`` is the plain ``tanh`` recurrence ``h_t = tanh(W x_t + U h_{t-1} + b)``
     whose gradient through time is a product of ``T`` Jacobians; ``cell="lstm"`` is
@@ -92,6 +98,8 @@ class RecurrentRegressor(nn.Module):
 
 def rnn_jacobian_norms(model: RecurrentRegressor, x: torch.Tensor) -> torch.Tensor:
     """``‖∂h_T / ∂h_t‖`` (spectral norm, averaged over the batch) for every step ``t`` of a plain RNN.
+
+    Used in: chapter 11.
 
     The gradient that reaches step ``t`` is multiplied by this product of Jacobians
     ``∏_{s>t} diag(1 − h_s²) U``; it grows or shrinks roughly geometrically in ``T − t``.

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -27,8 +26,7 @@ from torch.nn import functional as F
 
 from .data import Data
 from .landscape import as_function, top_hessian_eigenvalues
-
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+from .runtime import LossFn
 
 __all__ = [
     "GDRun",
@@ -44,6 +42,8 @@ __all__ = [
 def square_loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """The square loss on one-hot targets, ``½ · mean_i ‖out_i − onehot(y_i)‖²`` (Cohen et al.'s choice).
 
+    Used in: no chapter.
+
     Unlike ``lrcourse.train``'s ``"mse"`` it acts on the raw outputs, with no softmax.
 
     >>> square_loss(torch.tensor([[1.0, 0.0], [0.0, 3.0]]), torch.tensor([0, 1])).item()
@@ -55,6 +55,8 @@ def square_loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def sharpness(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, y: torch.Tensor, *, iters: int = 50, tol: float = 1e-4) -> float:
     """The top eigenvalue ``λ_max`` of the Hessian of the loss at the model's weights.
+
+    Used in: chapter 14.
 
     A thin wrapper of :func:`lrcourse.landscape.top_hessian_eigenvalues` with ``k=1``.
 
@@ -77,6 +79,8 @@ def epsilon_sharpness(
     seed: int = 0,
 ) -> float:
     """Keskar et al.'s ε-sharpness: ``100 · (max_{δ∈C} L(θ+δ) − L(θ)) / (1 + L(θ))``.
+
+    Used in: chapter 14.
 
     ``C`` is the box ``|δ_i| ≤ ε (|θ_i| + 1)``. The maximum is found approximately by
     ``steps`` steps of projected sign-gradient ascent inside the box, started from a small
@@ -120,6 +124,8 @@ def _leaves(model: nn.Module) -> list[nn.Module]:
 
 def rescale_relu(model: nn.Module, alpha: float, layer: int = 0) -> nn.Module:
     """A copy of ``model`` with linear layer ``layer`` scaled by ``alpha`` and the next one by ``1/alpha``.
+
+    Used in: chapter 14.
 
     Layer ``layer``'s weight and bias are multiplied by ``alpha`` and the following
     ``nn.Linear``'s weight by ``1/alpha``. Between the two there may only be positively
@@ -165,6 +171,8 @@ def rescale_relu(model: nn.Module, alpha: float, layer: int = 0) -> nn.Module:
 def random_labels(data: Data, seed: int = 0, fraction: float = 1.0) -> Data:
     """The same data with a ``fraction`` of the training labels replaced by uniformly random classes (test labels kept).
 
+    Used in: chapter 14.
+
     With ``fraction=1`` (every label random) a network that fits the labels has memorized
     them: there is nothing to generalize, so its test accuracy must stay near chance,
     ``1 / num_classes``. Zhang et al. (2017) varied the fraction from 0 to 1. The labels
@@ -194,6 +202,8 @@ def random_labels(data: Data, seed: int = 0, fraction: float = 1.0) -> Data:
 @dataclass
 class GDRun:
     """What :func:`full_batch_gd` recorded: the loss every step, ``λ_max`` every ``every`` steps.
+
+    Used in: no chapter.
 
     >>> GDRun(lr=0.1).threshold
     20.0
@@ -228,6 +238,8 @@ def full_batch_gd(
     iters: int = 20,
 ) -> GDRun:
     """Plain gradient descent ``θ ← θ − η ∇L(θ)`` on the whole of ``(x, y)``, measuring ``λ_max`` as it goes.
+
+    Used in: chapter 14.
 
     Every ``every`` steps (and at the start) the top Hessian eigenvalue is measured with
     ``iters`` Lanczos steps. The model is trained in place. A non-finite loss ends the run

@@ -54,6 +54,8 @@ WIDTHS = (64, 256, 256)
 class ShiftBatchNorm(nn.BatchNorm2d):
     """BatchNorm with no scale (γ fixed at 1), a learned shift, and a fast running average.
 
+    Used in: no chapter.
+
     ``momentum`` is the weight of the *old* running statistics (0.6 in airbench), the
     convention of most papers; PyTorch's own ``momentum`` argument is its complement.
 
@@ -69,6 +71,8 @@ class ShiftBatchNorm(nn.BatchNorm2d):
 
 class Conv(nn.Conv2d):
     """A bias-free 3×3 convolution (``same`` padding) whose first filters start as the identity.
+
+    Used in: no chapter.
 
     >>> c = Conv(2, 4)
     >>> x = torch.randn(1, 2, 5, 5)
@@ -88,6 +92,8 @@ class Conv(nn.Conv2d):
 def conv_group(c_in: int, c_out: int, bn_momentum: float = 0.6) -> nn.Sequential:
     """conv → max-pool 2 → BatchNorm → GELU → conv → BatchNorm → GELU.
 
+    Used in: no chapter.
+
     >>> conv_group(3, 8)(torch.zeros(2, 3, 8, 8)).shape
     torch.Size([2, 8, 4, 4])
     """
@@ -99,6 +105,8 @@ def conv_group(c_in: int, c_out: int, bn_momentum: float = 0.6) -> nn.Sequential
 
 class Scale(nn.Module):
     """Multiply by a constant (the logit scale).
+
+    Used in: no chapter.
 
     >>> Scale(0.5)(torch.ones(2)).tolist()
     [0.5, 0.5]
@@ -121,6 +129,8 @@ def net(
     logit_scale: float = 1 / 9,
 ) -> nn.Sequential:
     """The airbench94-style network; ``net()[0]`` is the whitening layer (see :func:`whiten_`).
+
+    Used in: no chapter.
 
     >>> m = net(widths=(8, 16, 16))
     >>> m(torch.zeros(2, 3, 32, 32)).shape, m[0].weight.requires_grad
@@ -148,6 +158,8 @@ def net(
 def whiten_(conv: nn.Conv2d, images: torch.Tensor, eps: float = 5e-4) -> None:
     """Set a frozen first convolution to whiten the image patches it sees (ZCA by eigenvectors).
 
+    Used in: no chapter.
+
     The patches of ``images`` (kernel-sized, stride 1) have a covariance ``Σ = V Λ Vᵀ``;
     the filters become ``±vᵢ / √(λᵢ + eps)``, so that the layer's outputs are uncorrelated
     with unit variance before the GELU.
@@ -172,6 +184,8 @@ def whiten_(conv: nn.Conv2d, images: torch.Tensor, eps: float = 5e-4) -> None:
 def translate(x: torch.Tensor, pad: int = 2, generator: torch.Generator | None = None) -> torch.Tensor:
     """Shift each image of a batch by up to ``pad`` pixels each way (reflect padding), on its device.
 
+    Used in: no chapter.
+
     >>> x = torch.arange(16.0).view(1, 1, 4, 4)
     >>> translate(x, pad=0).equal(x), translate(x, pad=1).shape
     (True, torch.Size([1, 1, 4, 4]))
@@ -190,6 +204,8 @@ def translate(x: torch.Tensor, pad: int = 2, generator: torch.Generator | None =
 def flip(x: torch.Tensor, mask: torch.Tensor, epoch: int) -> torch.Tensor:
     """Alternating flip: image ``i`` is mirrored when ``mask[i]`` differs from ``epoch`` being odd.
 
+    Used in: no chapter.
+
     Over two epochs every image is seen both ways, which random flips only promise on
     average (Jordan 2024).
 
@@ -205,6 +221,8 @@ def flip(x: torch.Tensor, mask: torch.Tensor, epoch: int) -> torch.Tensor:
 @torch.no_grad()
 def tta_logits(model: nn.Module, x: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
     """Test-time augmentation: logits averaged over the mirror image and two one-pixel shifts.
+
+    Used in: no chapter.
 
     Half the weight goes to the image and its mirror, half to the mirror pair of the image
     shifted one pixel up-left and one down-right.
@@ -228,6 +246,8 @@ def tta_logits(model: nn.Module, x: torch.Tensor, batch_size: int = 2000) -> tor
 
 def synthetic_cifar10(n_train: int = 64, n_test: int = 32, seed: int = 0, device: str | torch.device = "cpu") -> Data:
     """Random CIFAR-shaped data (3×32×32, 10 classes, standardized) to run the recipe's code path anywhere.
+
+    Used in: chapter 15.
 
     Each class is a fixed random colour pattern plus noise, so a few steps can learn something;
     nothing measured on it says anything about CIFAR-10.
@@ -257,6 +277,8 @@ def param_groups(
     bias_scaler: float = 64.0,
 ) -> list[dict]:
     """SGD param groups from decoupled hyperparameters (per 1024 examples, as airbench writes them).
+
+    Used in: no chapter.
 
     With Nesterov momentum μ and constant gradients a step is ``1 + 1/(1 − μ)`` times the
     gradient, so the rate given to PyTorch is ``lr / (1024 · (1 + 1/(1 − μ)))`` (the loss is
@@ -292,6 +314,8 @@ def _is_whitening(name: str) -> bool:
 def triangle(total: int, start: float = 0.2, peak: float = 0.23, end: float = 0.07) -> Callable[[int], float]:
     """The learning-rate factor: linear from ``start`` to 1 at ``peak·total`` steps, then to ``end``.
 
+    Used in: no chapter.
+
     >>> f = triangle(100)
     >>> round(f(0), 3), round(f(23), 3), round(f(100), 3)
     (0.2, 1.0, 0.07)
@@ -308,6 +332,8 @@ def triangle(total: int, start: float = 0.2, peak: float = 0.23, end: float = 0.
 
 class Lookahead:
     """An exponential average of the weights that is copied back into the model (lookahead).
+
+    Used in: no chapter.
 
     ``update(model, decay)`` moves the average towards the model's weights by ``1 − decay`` and
     writes it back, so that training continues from the averaged point.
@@ -337,6 +363,8 @@ class Lookahead:
 @dataclass
 class Result:
     """What :func:`train` measured: test accuracy without and with TTA, training seconds, losses.
+
+    Used in: no chapter.
 
     >>> Result(0.9, 0.91, 3.0, 100).diverged
     False
@@ -381,6 +409,8 @@ def train(
 ) -> Result:
     """Train :func:`net` on image ``data`` with the recipe above; return a :class:`Result`.
 
+    Used in: chapter 15.
+
     ``schedule(step)`` is the factor on the rates (default :func:`triangle` over the run).
     The timer covers the whitening and the training loop (with one synchronization per
     epoch), not the evaluation. On CUDA the first run also pays for ``cudnn.benchmark``'s
@@ -408,8 +438,9 @@ def train(
     dtype = precision(dev, amp="fp16" if dev.type == "cuda" else None).dtype
     tune_for(dev, images=True)
     gen = torch.Generator(device=dev).manual_seed(seed)
-    torch.manual_seed(seed)
-    model = net(widths, data.num_classes).to(dev)
+    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):  # the caller's RNG is left alone
+        torch.manual_seed(seed)
+        model = net(widths, data.num_classes).to(dev)
     if dev.type == "cuda":
         model = model.to(memory_format=torch.channels_last)  # the layout fast convolutions want
     x_train, y_train = data.x_train, data.y_train

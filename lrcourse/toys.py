@@ -18,6 +18,8 @@ import torch
 class Quadratic:
     """``f(x) = ½ Σ h_i x_i²``, axis-aligned, with curvatures ``h`` (the Hessian's eigenvalues).
 
+    Used in: chapters 1, 7.
+
     >>> q = Quadratic(torch.tensor([1.0, 10.0]))
     >>> q.loss(torch.tensor([1.0, 1.0])).item(), q.condition
     (5.5, 10.0)
@@ -52,6 +54,8 @@ class Quadratic:
 def quadratic(eigenvalues: Sequence[float]) -> Quadratic:
     """A :class:`Quadratic` with the given curvatures.
 
+    Used in: chapters 1, 2, 3.
+
     >>> quadratic([1.0, 4.0]).max_stable_lr
     0.5
     """
@@ -63,6 +67,8 @@ def quadratic(eigenvalues: Sequence[float]) -> Quadratic:
 
 def quadratic_2d(condition: float, largest: float = 1.0) -> Quadratic:
     """A 2-D quadratic with curvatures ``(largest / condition, largest)``.
+
+    Used in: chapters 1, 7, 13.
 
     >>> quadratic_2d(10.0).condition
     10.0
@@ -79,6 +85,8 @@ def gradient_descent(
     steps: int,
 ) -> torch.Tensor:
     """The iterates ``x_{t+1} = x_t − lr · grad(x_t)`` as a ``(steps + 1, d)`` tensor.
+
+    Used in: chapters 1, 2.
 
     >>> gradient_descent(lambda x: x, [1.0], lr=0.5, steps=2).squeeze(1).tolist()
     [1.0, 0.5, 0.25]
@@ -97,6 +105,8 @@ def gradient_descent(
 @dataclass(frozen=True)
 class OneSampleNet:
     """The smallest deep network: ``ŷ = w2·w1·x`` fitted to one sample ``(x, y)``.
+
+    Used in: chapter 2.
 
     ``L(w1, w2) = (y − w2·w1·x)² + (λ/2)·(w1² + w2²)`` with ``λ = weight_decay``. Its critical
     points: the origin, always (a saddle when ``λ < 2xy``: the loss falls along ``w1 = w2``
@@ -189,6 +199,8 @@ class OneSampleNet:
 class Rosenbrock:
     """Rosenbrock's banana valley ``f(u, v) = (a − u)² + b·(v − u²)²``, minimum 0 at ``(a, a²)``.
 
+    Used in: chapter 2.
+
     The valley floor is curved and nearly flat while its walls are steep (condition number
     in the thousands near the minimum): the classic test of momentum and adaptive methods.
 
@@ -225,6 +237,8 @@ def optimize(
 ) -> torch.Tensor:
     """Run a ``torch.optim`` optimizer on ``loss(x)``; the iterates as a ``(steps + 1, d)`` tensor.
 
+    Used in: chapters 2, 7.
+
     >>> path = optimize(lambda x: (x**2).sum(), [1.0], lambda p: torch.optim.SGD(p, lr=0.25), 2)
     >>> path.squeeze(1).tolist()
     [1.0, 0.5, 0.25]
@@ -248,6 +262,8 @@ def optimize(
 @dataclass(frozen=True)
 class ReddiOnline:
     """Reddi et al.'s stochastic problem on which Adam fails: ``f_t(x) = C·x`` w.p. ``p``, else ``−x``, ``x ∈ [−1, 1]``.
+
+    Used in: chapter 7.
 
     The expected loss ``(p·C − (1 − p))·x`` increases with ``x`` when ``p > 1/(C + 1)``, so
     the best point is ``x = −1``. The rare large gradient ``C`` is forgotten by Adam's
@@ -329,6 +345,8 @@ def wilson_separable(
     n_train: int = 40, n_test: int = 200, p: float = 0.75, seed: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Wilson et al.'s linearly separable data on which adaptive methods generalize badly.
+
+    Used in: chapter 7.
 
     Labels are ``+1`` with probability ``p`` (``−1`` otherwise). Sample ``i`` has feature 0
     equal to its label, features 1 and 2 equal to 1, and private features of its own (one if

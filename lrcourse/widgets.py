@@ -11,6 +11,8 @@ from . import toys
 def gd_quadratic(condition: float = 10.0, steps: int = 30, x0: tuple[float, float] = (-1.5, 1.0)):
     """A slider for the learning rate of gradient descent on a 2-D quadratic.
 
+    Used in: chapter 1.
+
     Moves the iterates across the contours as the slider moves; the title says whether
     the chosen rate converges (``lr < 2/L``).
 
@@ -30,7 +32,8 @@ def gd_quadratic(condition: float = 10.0, steps: int = 30, x0: tuple[float, floa
         fig, ax = plt.subplots(figsize=(5, 4))
         contours(q, ax)
         ax.plot(path[:, 0].clip(-3, 3), path[:, 1].clip(-3, 3), "o-", ms=3, color="#d62728")
-        verdict = "converges" if lr < limit else "diverges"
+        # at exactly 2/L the steepest direction flips sign forever: it neither shrinks nor grows
+        verdict = "converges" if lr < limit else ("oscillates, neither converges nor diverges" if lr == limit else "diverges")
         ax.set_title(f"lr = {lr:.2f} (2/L = {limit:.2f}): {verdict}")
         plt.show()
 
@@ -40,6 +43,8 @@ def gd_quadratic(condition: float = 10.0, steps: int = 30, x0: tuple[float, floa
 
 def contours(q: toys.Quadratic, ax: plt.Axes, lim: float = 2.0) -> None:
     """Draw the level sets of a 2-D quadratic on ``ax``.
+
+    Used in: chapter 1.
 
     >>> contours(toys.quadratic_2d(4.0), plt.subplots()[1])
     """

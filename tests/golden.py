@@ -82,7 +82,7 @@ def fit_cases() -> dict[str, dict]:
         m = _mlp(seed, bn=True)
         opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
         h = lrcourse.fit(m, blobs, opt, 3, batch_size=48, seed=seed, progress=False, amp=False,
-                         schedule=schedules.one_cycle(0.5, 12), momentum=schedules.one_cycle_momentum(12))
+                         schedule=schedules.one_cycle(0.5, 12), momentum_schedule=schedules.one_cycle_momentum(12))
         cases[f"onecycle_momentum_s{seed}"] = _hist(h, m)
 
         m = _mlp(seed)
@@ -90,7 +90,7 @@ def fit_cases() -> dict[str, dict]:
         seen: list = []
         h = lrcourse.fit(m, blobs, opt, 3, batch_size=40, seed=seed, progress=False, amp=False,
                          schedule=schedules.cosine(0.05, 15), clip_grad_norm=0.5, loss="mse",
-                         momentum=lambda t: 0.9 - 0.01 * t,
+                         momentum_schedule=lambda t: 0.9 - 0.01 * t,
                          on_epoch_end=lambda e, mod, hh, seen=seen: seen.append([e, hh.steps, _state(mod)]))
         cases[f"adam_clip_mse_callback_s{seed}"] = _hist(h, m, seen)
 
@@ -138,7 +138,7 @@ def _result(r: lrcourse.RangeTestResult, model: nn.Module) -> dict:
         except ValueError as e:
             sugg[method] = str(e)
     out = dict(lrs=[_f(v) for v in r.lrs], losses=[_f(v) for v in r.losses], smoothed=[_f(v) for v in r.smoothed],
-               stop_reason=r.stop_reason, num_iter=r.num_iter, cycles=_f(r.cycles), notes=r.notes,
+               stopped=r.stopped, num_iter=r.num_iter, cycles=_f(r.cycles), notes=r.notes,
                suggest=sugg, state=_state(model), rng=_rng())
     if r.repeats:
         out["repeats"] = [[_f(v) for v in run.losses] for run in r.repeats]
@@ -160,7 +160,7 @@ def range_cases() -> dict[str, dict]:
             opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
             r = lrcourse.range_test(m, data, opt, "mse", start_lr=1e-3, end_lr=3, num_iter=40, step_mode="linear",
                                     accumulation_steps=2, batch_size=64, seed=seed, progress=False, amp=False,
-                                    smooth=0.9, diverge=3.0)
+                                    beta=0.9, diverge=3.0)
             cases[f"linear_accum_mse_s{seed}"] = _result(r, m)
 
             m = _mlp(seed)

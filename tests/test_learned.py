@@ -194,7 +194,7 @@ def test_least_squares_gradient_is_autograd_gradient() -> None:
     theta = torch.randn(3, 4, requires_grad=True)
     p.loss(theta).sum().backward()
     assert torch.allclose(theta.grad, p.grad(theta.detach()), atol=1e-4)
-    assert bool((p.minimum() < 1e-6 * p.loss(p.theta0)).all())
+    assert bool((p.minimum() < 1e-6 * p.loss(p.x0)).all())
 
 
 def test_rosenbrock_gradient_is_autograd_gradient() -> None:
@@ -205,7 +205,7 @@ def test_rosenbrock_gradient_is_autograd_gradient() -> None:
 
 
 def test_preprocess_branches() -> None:
-    out = learned._preprocess(torch.tensor([math.e, -1e-9, 0.0]), 10.0)
+    out = learned.preprocess_gradient(torch.tensor([math.e, -1e-9, 0.0]), 10.0)
     assert torch.allclose(out[0], torch.tensor([0.1, 1.0]))
     assert torch.allclose(out[1], torch.tensor([-1.0, -1e-9 * math.exp(10)]))
     assert torch.equal(out[2], torch.tensor([-1.0, 0.0]))
@@ -228,7 +228,7 @@ def test_lstm_optimizer_matches_run_learned_and_trains_a_model() -> None:
     torch.manual_seed(0)
     net = learned.LSTMOptimizerNet(hidden=6)
     p = learned.LeastSquares.sample(2, dim=3, seed=4)
-    x = torch.nn.Parameter(p.theta0.clone())
+    x = torch.nn.Parameter(p.x0.clone())
     opt = learned.LSTMOptimizer([x], net)
     for _ in range(5):
         x.grad = p.grad(x.detach())

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from lrcourse import scaling
+from lrcourse.data import num_batches
 
 
 def test_effective_batch_is_the_product_of_its_factors():
@@ -40,14 +41,6 @@ def test_warmup_is_measured_in_examples_so_steps_shrink_with_batch():
     assert scaling.warmup_steps(0.5, 1000, 100) == 5
 
 
-def test_steps_per_epoch_rounds_like_the_batcher():
-    from lrcourse.data import num_batches
-
-    for n, b in [(4000, 128), (4000, 64), (10, 3), (7, 7), (5, 10)]:
-        assert scaling.steps_per_epoch(n, b) == num_batches(n, b)
-        assert scaling.steps_per_epoch(n, b, drop_last=True) == num_batches(n, b, drop_last=True)
-
-
 def test_plan_combines_the_pieces_for_ddp():
     p = scaling.plan(0.1, 256, per_device=128, n_train=50_000, world_size=8, warmup_epochs=5)
     assert p.batch_size == 1024
@@ -68,7 +61,7 @@ def test_plan_combines_the_pieces_for_ddp():
         lambda: scaling.linear_scaled_lr(-0.1, 64),
         lambda: scaling.linear_scaled_lr(0.1, 64, base_batch_size=0),
         lambda: scaling.warmup_steps(-1, 100, 10),
-        lambda: scaling.steps_per_epoch(100, 0),
+        lambda: num_batches(100, 0),
         lambda: scaling.plan(0.1, 256, per_device=64, n_train=100, rule="cubic"),
     ],
 )

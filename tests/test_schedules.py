@@ -203,7 +203,7 @@ def test_wsd_matches_sequentiallr(seed):
 
 
 def test_wsd_is_warmup_then_constant_then_linear_decay():
-    f = sch.wsd(0.4, total=100, warmup_steps=10, decay_steps=20)
+    f = sch.wsd(0.4, total_steps=100, warmup_steps=10, decay_steps=20)
     g = sch.linear_decay(0.4, 20)
     assert all(math.isclose(f(t), 0.04 * t, abs_tol=1e-15) for t in range(10))
     assert all(f(t) == 0.4 for t in range(10, 81))
@@ -259,7 +259,7 @@ def test_schedules_drive_fit():
     lr, mom = sch.one_cycle(0.5, total), sch.one_cycle_momentum(total)
     seen = []
     hist = fit(
-        model, data, opt, epochs=2, batch_size=32, schedule=lr, momentum=mom, progress=False, seed=0,
+        model, data, opt, epochs=2, batch_size=32, schedule=lr, momentum_schedule=mom, progress=False, seed=0,
         on_epoch_end=lambda e, m, h: seen.append(opt.param_groups[0]["momentum"]),
     )
     assert hist.lr == [lr(t) for t in range(total)]
@@ -319,7 +319,7 @@ def test_bad_parameters_give_one_clear_sentence(fn, args, word):
 
 
 def test_one_cycle_is_a_combination_of_anneals() -> None:
-    f = sch.one_cycle(1.0, total=100, pct_start=0.25)
+    f = sch.one_cycle(1.0, total_steps=100, pct_start=0.25)
     g = sch.combine([24, 99], [sch.anneal("cos", 0.04, 1.0), sch.anneal("cos", 1.0, 0.04 / 1e4)])
     assert [f(t) for t in range(110)] == [g(t) for t in range(110)]
 
@@ -333,7 +333,7 @@ def test_combine_refuses_empty_or_flat_phases(ends: list) -> None:
 def test_as_lambda_lr_follows_the_schedule_and_keeps_group_ratios() -> None:
     a, b = torch.zeros(1, requires_grad=True), torch.zeros(1, requires_grad=True)
     opt = torch.optim.SGD([{"params": [a], "lr": 0.1}, {"params": [b], "lr": 0.3}])
-    f = sch.one_cycle(0.5, total=50)
+    f = sch.one_cycle(0.5, total_steps=50)
     bridge = sch.as_lambda_lr(f, opt)
     for t in range(60):
         assert opt.param_groups[0]["lr"] == pytest.approx(f(t), rel=1e-12)

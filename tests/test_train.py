@@ -28,7 +28,7 @@ def test_fit_learns_and_records(data: lrcourse.Data) -> None:
     assert hist.steps == 5 * 8 == len(hist.lr) == len(hist.grad_norm)
     assert hist.epoch == [1, 2, 3, 4, 5] and len(hist.test_acc) == 5
     assert hist.final("test_acc") > 0.8 and hist.train_loss[-1] < hist.train_loss[0]
-    assert hist.epochs_to(0.8) <= 5 and hist.epochs_to(1.01) == math.inf and hist.best("test_loss") > 0
+    assert hist.epochs_to(0.8) <= 5 and hist.epochs_to(1.01) is None and hist.best("test_loss") > 0
 
 
 def test_schedule_sets_lr_every_step_and_keeps_group_ratios(data: lrcourse.Data) -> None:
@@ -53,10 +53,10 @@ def test_fit_accepts_a_pytorch_scheduler(data: lrcourse.Data) -> None:
 def test_momentum_schedule_sets_sgd_momentum_and_adam_beta1(data: lrcourse.Data) -> None:
     model = _model()
     sgd = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    fit(model, data, sgd, epochs=1, batch_size=64, momentum=lambda t: 0.8 + 0.01 * t, progress=False)
+    fit(model, data, sgd, epochs=1, batch_size=64, momentum_schedule=lambda t: 0.8 + 0.01 * t, progress=False)
     assert sgd.param_groups[0]["momentum"] == pytest.approx(0.83)
     adam = torch.optim.Adam(model.parameters(), lr=1e-3)
-    fit(model, data, adam, epochs=1, batch_size=64, momentum=lambda t: 0.85, progress=False)
+    fit(model, data, adam, epochs=1, batch_size=64, momentum_schedule=lambda t: 0.85, progress=False)
     assert adam.param_groups[0]["betas"] == (0.85, 0.999)
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..profiles import profile
+from ..runtime import progress as progress_bar
 from .problems import Problem
 
 # --------------------------------------------------------------------------------------
@@ -30,16 +32,18 @@ from .problems import Problem
 class LeastSquares:
     """A batch of random least-squares problems ``f(θ) = ‖Wθ − y‖²`` (Andrychowicz et al.'s quadratics).
 
+    Used in: chapter 13.
+
     ``W`` and ``y`` are standard normal, scaled by ``scale``. :meth:`sample` draws a batch.
 
     >>> p = LeastSquares.sample(4, dim=3, seed=0)
-    >>> p.loss(p.theta0).shape
+    >>> p.loss(p.x0).shape
     torch.Size([4])
     """
 
     w: torch.Tensor
     y: torch.Tensor
-    theta0: torch.Tensor
+    x0: torch.Tensor
 
     @classmethod
     def sample(cls, n: int, dim: int = 10, seed: int | None = None, scale: float = 1.0) -> LeastSquares:
@@ -65,13 +69,15 @@ class LeastSquares:
         theta = torch.linalg.lstsq(self.w, self.y.unsqueeze(-1)).solution.squeeze(-1)
         return self.loss(theta)
 
-    def as_problem(self) -> Problem:
-        """The same problems as a :class:`Problem` (for :func:`simulate` and :func:`score`)."""
-        return Problem("least squares", self.loss, self.grad, self.theta0)
 
+def preprocess_gradient(g: torch.Tensor, p: float) -> torch.Tensor:
+    """Andrychowicz et al.'s gradient preprocessing: ``(log|g|/p, sign g)`` or ``(−1, eᵖ g)`` for tiny ``g``.
 
-def _preprocess(g: torch.Tensor, p: float) -> torch.Tensor:
-    """Andrychowicz et al.'s gradient preprocessing: ``(log|g|/p, sign g)`` or ``(−1, eᵖ g)`` for tiny ``g``."""
+    Used in: no chapter.
+
+    >>> preprocess_gradient(torch.tensor([math.e, 0.0]), 10.0).tolist()
+    [[0.10000000149011612, 1.0], [-1.0, 0.0]]
+    """
     big = g.abs() >= math.exp(-p)
     first = torch.where(big, torch.log(g.abs().clamp_min(1e-30)) / p, torch.full_like(g, -1.0))
     second = torch.where(big, torch.sign(g), math.exp(p) * g)
@@ -80,6 +86,8 @@ def _preprocess(g: torch.Tensor, p: float) -> torch.Tensor:
 
 class LSTMOptimizerNet(nn.Module):
     """A coordinatewise LSTM optimizer: each coordinate's gradient in, its update out.
+
+    Used in: chapter 13.
 
     All coordinates share the weights and keep their own hidden state, so one small net
     optimizes a problem of any size. The update is ``out_scale · Linear(h_t)``.
@@ -106,7 +114,7 @@ class LSTMOptimizerNet(nn.Module):
         self, grad: torch.Tensor, state: list[tuple[torch.Tensor, torch.Tensor]]
     ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
         """The update for a flat tensor of gradients, and the new state."""
-        x = _preprocess(grad.reshape(-1), self.p)
+        x = preprocess_gradient(grad.reshape(-1), self.p)
         new = []
         for cell, (h, c) in zip(self.cells, state):
             h, c = cell(x, (h, c))
@@ -124,9 +132,11 @@ def meta_train(
     dim: int = 10,
     lr: float = 3e-3,
     seed: int = 0,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> list[float]:
     """Train ``net`` to optimize random :class:`LeastSquares` problems; return the meta-loss per meta-step.
+
+    Used in: chapter 13.
 
     Each episode samples ``batch`` problems and runs ``horizon`` steps of
     ``θ ← θ + net(∇f(θ))``, cut into pieces of ``unroll`` steps. After each piece the
@@ -141,17 +151,14 @@ def meta_train(
     """
     if horizon % unroll:
         raise ValueError(f"horizon ({horizon}) must be a multiple of unroll ({unroll}).")
-    torch.manual_seed(seed)
     meta_opt = torch.optim.Adam(net.parameters(), lr=lr)
     losses: list[float] = []
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=meta_steps, disable=not progress, desc="meta-training", unit="step", leave=False)
+    bar = progress_bar(meta_steps, progress if progress is not None else profile() != "ci", desc="meta-training")
     episode = 0
     while len(losses) < meta_steps:
         prob = LeastSquares.sample(batch, dim, seed=seed * 100_003 + episode)
         episode += 1
-        theta, state = prob.theta0.clone(), net.init_state(batch * dim)
+        theta, state = prob.x0.clone(), net.init_state(batch * dim)
         start = prob.loss(theta).detach()
         for _ in range(horizon // unroll):
             total = 0.0
@@ -180,6 +187,8 @@ def run_learned(
 ) -> torch.Tensor:
     """Losses of the learned optimizer on each problem: shape ``(steps + 1, n)``.
 
+    Used in: chapter 13.
+
     ``scale`` multiplies every update the net makes (1 means "as trained"), the learned
     optimizer's counterpart of a learning rate, so that it can be tuned on a new problem
     family as a baseline's rate is.
@@ -188,10 +197,10 @@ def run_learned(
     >>> run_learned(net, LeastSquares.sample(3, dim=2, seed=0), steps=4).shape
     torch.Size([5, 3])
     >>> bool((run_learned(net, LeastSquares.sample(3, dim=2, seed=0), steps=4, scale=0.0) ==
-    ...       LeastSquares.sample(3, dim=2, seed=0).loss(LeastSquares.sample(3, dim=2, seed=0).theta0)).all())
+    ...       LeastSquares.sample(3, dim=2, seed=0).loss(LeastSquares.sample(3, dim=2, seed=0).x0)).all())
     True
     """
-    theta = problem.theta0.clone() if isinstance(problem, LeastSquares) else problem.x0.clone()
+    theta = problem.x0.clone()
     state = net.init_state(theta.numel())
     out = [problem.loss(theta)]
     for _ in range(steps):
@@ -209,6 +218,8 @@ def run_torch(
 ) -> torch.Tensor:
     """Losses of a PyTorch optimizer at each learning rate: shape ``(steps + 1, len(lrs), n)``.
 
+    Used in: chapter 13.
+
     ``make(params, lr)`` builds the optimizer. The gradients are the problem's own
     (closed form), so a whole batch of problems is one parameter tensor.
 
@@ -216,7 +227,7 @@ def run_torch(
     >>> run_torch(lambda ps, lr: torch.optim.SGD(ps, lr=lr), p, [1e-3, 1e-2], steps=3).shape
     torch.Size([4, 2, 2])
     """
-    x0 = problem.theta0 if isinstance(problem, LeastSquares) else problem.x0
+    x0 = problem.x0
     runs = []
     for lr in lrs:
         x = x0.clone().requires_grad_(True)
@@ -234,6 +245,8 @@ def run_torch(
 def best_lr(losses: torch.Tensor, lrs: Sequence[float], at: int = -1) -> tuple[float, torch.Tensor]:
     """The learning rate whose mean log-loss at step ``at`` is lowest, and that run's losses ``(steps + 1, n)``.
 
+    Used in: chapter 13.
+
     ``losses`` is what :func:`run_torch` returns.
 
     >>> l = torch.tensor([[[1.0], [1.0]], [[0.5], [0.1]]])
@@ -248,6 +261,8 @@ def best_lr(losses: torch.Tensor, lrs: Sequence[float], at: int = -1) -> tuple[f
 
 class LSTMOptimizer(torch.optim.Optimizer):
     """A trained :class:`LSTMOptimizerNet` used as a ``torch.optim.Optimizer`` on any model.
+
+    Used in: chapter 13.
 
     Every parameter tensor keeps the LSTM state of its coordinates; ``θ ← θ + net(g)``.
     ``lr`` multiplies the net's update (1 means "as trained").

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .rules import Expr, _moments, as_rule
+from ..toys import Rosenbrock
+from .rules import Expr, adam_moments, as_rule
 
 # --------------------------------------------------------------------------------------
 # Toy problems, batched: many small problems optimized at once
@@ -27,6 +28,8 @@ from .rules import Expr, _moments, as_rule
 @dataclass
 class Problem:
     """A batch of toy problems: ``loss(x)`` of shape ``x.shape[:-1]``, ``grad(x)`` like ``x``, a start ``x0``.
+
+    Used in: no chapter.
 
     ``x`` may carry extra leading dimensions (one per learning rate, say) in front of the
     batch of problems. ``noise`` is the standard deviation of Gaussian noise added to the
@@ -48,6 +51,8 @@ def rotated_quadratics(
     n: int, dim: int = 10, max_condition: float = 1000.0, noise: float = 0.0, seed: int = 0
 ) -> Problem:
     """``n`` quadratics ``½ xᵀ Q diag(h) Qᵀ x`` with random rotations ``Q`` and curvatures ``h`` in ``[1/κ, 1]``.
+
+    Used in: chapter 13.
 
     Each problem's condition number ``κ`` is log-uniform in ``[1, max_condition]``.
 
@@ -75,26 +80,22 @@ def rotated_quadratics(
 def rosenbrocks(n: int, seed: int = 0) -> Problem:
     """``n`` copies of Rosenbrock's valley ``(1 − x)² + 100 (y − x²)²`` from random starts near ``(−1, 1)``.
 
+    Used in: no chapter.
+
     >>> p = rosenbrocks(2)
     >>> p.loss(torch.ones(2, 2)).tolist()
     [0.0, 0.0]
     """
     gen = torch.Generator().manual_seed(seed)
     x0 = torch.tensor([-1.0, 1.0]) + 0.5 * torch.randn(n, 2, generator=gen)
-
-    def loss(z: torch.Tensor) -> torch.Tensor:
-        x, y = z[..., 0], z[..., 1]
-        return (1 - x) ** 2 + 100 * (y - x**2) ** 2
-
-    def grad(z: torch.Tensor) -> torch.Tensor:
-        x, y = z[..., 0], z[..., 1]
-        return torch.stack([-2 * (1 - x) - 400 * x * (y - x**2), 200 * (y - x**2)], -1)
-
-    return Problem("rosenbrock", loss, grad, x0)
+    valley = Rosenbrock()  # lrcourse.toys: the loss and its gradient, batched over leading dimensions
+    return Problem("rosenbrock", valley.loss, valley.grad, x0)
 
 
 def toy_suite(n: int = 8, dim: int = 10, seed: int = 0) -> list[Problem]:
     """The search's benchmark: quadratics, noisy quadratics and Rosenbrock, ``n`` problems each.
+
+    Used in: chapter 13.
 
     >>> [p.name for p in toy_suite(2)]
     ['quadratic', 'noisy quadratic', 'rosenbrock']
@@ -115,6 +116,8 @@ def simulate(
     seed: int = 0,
 ) -> torch.Tensor:
     """Losses of ``rule`` on every problem at every learning rate: shape ``(steps + 1, len(lrs), n)``.
+
+    Used in: no chapter.
 
     The same arithmetic as :class:`RuleOptimizer`, vectorized over learning rates and
     problems (the search calls it thousands of times). A run that diverges (some
@@ -137,7 +140,7 @@ def simulate(
         g = problem.grad(x)
         if problem.noise:
             g = g + problem.noise * torch.randn(g.shape, generator=gen)
-        m_hat, v_hat = _moments(m, v, g, t, b1, b2)
+        m_hat, v_hat = adam_moments(m, v, g, t, b1, b2)
         x = x - lr * rule(g, m_hat, v_hat)
         # a run that leaves the box |x| <= 1e6 (or overflows) has diverged: it stays dead, at loss inf
         dead = dead | ~(x.abs() <= 1e6).all(-1)
@@ -160,6 +163,8 @@ def score(
     worst: float = 1.0,
 ) -> float:
     """How well ``rule`` optimizes the toy ``problems`` (lower is better).
+
+    Used in: chapter 13.
 
     For each problem family: the mean over its problems of ``log10(final loss / initial loss)``,
     at the family's best learning rate from ``lrs``; a run that diverges or ends above its

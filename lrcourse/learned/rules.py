@@ -23,7 +23,10 @@ from ..runtime import closure_loss
 
 
 class RuleError(ValueError):
-    """A malformed update rule; the message says what is wrong and where."""
+    """A malformed update rule; the message says what is wrong and where.
+
+    Used in: chapter 13.
+    """
 
 
 # --------------------------------------------------------------------------------------
@@ -40,6 +43,8 @@ _PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "neg": 3, "pow": 4}
 @dataclass(frozen=True)
 class Expr:
     """A node of an update rule: a leaf (``g``, ``m``, ``v``), a constant, or an operation.
+
+    Used in: no chapter.
 
     Build trees with Python operators on :data:`G`, :data:`M`, :data:`V`, or with
     :func:`parse`. Calling a rule evaluates it elementwise on tensors ``g, m, v``.
@@ -175,6 +180,8 @@ V = Expr("v")
 def sign(x: Expr) -> Expr:
     """``sign(x)`` as a rule node.
 
+    Used in: chapter 13.
+
     >>> str(sign(G) * sign(M))
     'sign(g)*sign(m)'
     """
@@ -183,6 +190,8 @@ def sign(x: Expr) -> Expr:
 
 def exp(x: Expr) -> Expr:
     """``exp(x)`` as a rule node.
+
+    Used in: no chapter.
 
     >>> str(exp(sign(G)) * G)
     'exp(sign(g))*g'
@@ -193,6 +202,8 @@ def exp(x: Expr) -> Expr:
 def sqrt(x: Expr) -> Expr:
     """``sqrt(x)`` as a rule node.
 
+    Used in: no chapter.
+
     >>> str(M / (sqrt(V) + 1e-8))
     'm/(sqrt(v)+1e-08)'
     """
@@ -201,6 +212,8 @@ def sqrt(x: Expr) -> Expr:
 
 def abs_(x: Expr) -> Expr:
     """``abs(x)`` as a rule node (named with an underscore so as not to hide Python's ``abs``).
+
+    Used in: no chapter.
 
     >>> str(abs_(G))
     'abs(g)'
@@ -283,6 +296,8 @@ _FUNCS = {"sign": sign, "exp": exp, "sqrt": sqrt, "abs": abs_}
 
 def parse(text: str) -> Expr:
     """Parse an update rule such as ``"exp(sign(g)*sign(m))*g"`` into an :class:`Expr`.
+
+    Used in: chapter 13.
 
     Names: ``g``, ``m``, ``v`` and the constant ``e``; numbers such as ``2`` or ``1e-8``;
     functions ``sign``, ``exp``, ``sqrt``, ``abs``; operators ``+ - * /`` and ``^`` (or ``**``,
@@ -425,6 +440,8 @@ class _Parser:
 def as_rule(rule: Expr | str) -> Expr:
     """A rule from a string (parsed) or an :class:`Expr` (returned as is).
 
+    Used in: no chapter.
+
     >>> as_rule("sign(m)*g") == sign(M) * G
     True
     """
@@ -438,10 +455,18 @@ def as_rule(rule: Expr | str) -> Expr:
 # --------------------------------------------------------------------------------------
 
 
-def _moments(
+def adam_moments(
     m: torch.Tensor, v: torch.Tensor, g: torch.Tensor, t: int, beta1: float, beta2: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Update the running averages in place and return their bias-corrected values."""
+    """Adam's moments: update the running averages ``m``, ``v`` of ``g`` and ``g²`` in place (step ``t``
+    from 1) and return their bias-corrected values ``m̂``, ``v̂``.
+
+    Used in: no chapter.
+
+    >>> m, v = torch.zeros(1), torch.zeros(1)
+    >>> adam_moments(m, v, torch.tensor([2.0]), 1, 0.9, 0.999)
+    (tensor([2.]), tensor([4.]))
+    """
     m.mul_(beta1).add_(g, alpha=1 - beta1)
     v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
     return m / (1 - beta1**t), v / (1 - beta2**t)
@@ -449,6 +474,8 @@ def _moments(
 
 class RuleOptimizer(torch.optim.Optimizer):
     """A ``torch.optim.Optimizer`` that steps ``θ ← θ − lr · rule(g, m̂, v̂)``.
+
+    Used in: chapter 13.
 
     ``m̂`` and ``v̂`` are Adam's bias-corrected running averages of ``g`` and ``g²``
     (rates ``betas``). ``rule`` is an :class:`Expr` or a string for :func:`parse`.
@@ -489,6 +516,6 @@ class RuleOptimizer(torch.optim.Optimizer):
                     state["m"] = torch.zeros_like(p)
                     state["v"] = torch.zeros_like(p)
                 state["step"] += 1
-                m_hat, v_hat = _moments(state["m"], state["v"], p.grad, state["step"], b1, b2)
+                m_hat, v_hat = adam_moments(state["m"], state["v"], p.grad, state["step"], b1, b2)
                 p.sub_(group["lr"] * self.rule(p.grad, m_hat, v_hat))
         return loss

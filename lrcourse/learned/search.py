@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..profiles import profile
+from ..runtime import progress as progress_bar
 from .problems import Problem, score
 from .rules import LEAVES, Expr, G, M, V, exp, sign
 
@@ -27,6 +29,8 @@ _LEAF_CHOICES = (G, G, M, M, V, G**2, Expr("const", value=1.0), Expr("const", va
 
 def fold(rule: Expr) -> Expr:
     """``rule`` with every subtree that reads none of ``g, m, v`` replaced by its value.
+
+    Used in: no chapter.
 
     Factors of one are dropped too, so the search does not score ``1*g`` after ``g``.
 
@@ -56,6 +60,8 @@ def _factors(rule: Expr) -> list[Expr]:
 def unscaled(rule: Expr) -> Expr:
     """``rule`` without the constant factors of its outermost product (``3*g*2`` becomes ``g``).
 
+    Used in: no chapter.
+
     A positive factor only rescales the learning rate, which :func:`score` tunes anyway;
     a negative one keeps its sign as a minus.
 
@@ -77,6 +83,8 @@ def unscaled(rule: Expr) -> Expr:
 
 def random_rule(rng: random.Random, max_depth: int = 4) -> Expr:
     """A random rule of depth at most ``max_depth`` over ``g, m, v, g², 1, 2`` with ``sign, exp, -, +, *``.
+
+    Used in: no chapter.
 
     >>> r = random_rule(random.Random(0))
     >>> r.depth <= 4 and bool(r.uses)
@@ -111,6 +119,8 @@ def _in_exponent(rule: Expr, path: tuple[int, ...]) -> bool:
 def mutate(rule: Expr, rng: random.Random, max_depth: int = 4) -> Expr:
     """A copy of ``rule`` with one random subtree replaced by a fresh random one (depth kept at most ``max_depth``).
 
+    Used in: no chapter.
+
     >>> from lrcourse.learned import parse
     >>> rng = random.Random(1)
     >>> child = mutate(parse("sign(m)*g"), rng)
@@ -131,6 +141,8 @@ def mutate(rule: Expr, rng: random.Random, max_depth: int = 4) -> Expr:
 @dataclass
 class SearchResult:
     """What :func:`search` found: every rule tried with its score (lower is better), in order tried.
+
+    Used in: no chapter.
 
     >>> r = SearchResult({"g": -1.0, "sign(g)": -2.0}, [-1.0, -2.0])
     >>> r.top(1)
@@ -170,9 +182,11 @@ def search(
     steps: int = 100,
     max_depth: int = 4,
     seed: int = 0,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> SearchResult:
     """Look for update rules: ``population`` random rules, then aging evolution up to ``budget`` rules.
+
+    Used in: chapter 13.
 
     Evolution repeats: sample ``tournament`` rules of the current population, mutate the
     best of them (:func:`mutate`), score the child (:func:`score`) and let it replace the
@@ -199,9 +213,7 @@ def search(
         result.best_so_far.append(best)
         return rule, s
 
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=budget, disable=not progress, desc="search", unit="rule", leave=False)
+    bar = progress_bar(budget, progress if progress is not None else profile() != "ci", desc="search", unit="rule")
     tries = 0
     while len(result.scores) < budget and tries < 50 * budget:
         tries += 1

@@ -18,7 +18,7 @@ def _powersign_window(h: float) -> tuple[float, float]:
 
 REFERENCES = {
     "addsign_rule": learned.parse("(1+sign(g)*sign(m))*g"),
-    "lstm_preprocess": learned._preprocess,
+    "lstm_preprocess": learned.preprocess_gradient,
     "meta_objective": _meta_objective,
     "powersign_window": lambda h: torch.tensor(_powersign_window(h), dtype=torch.float64),
 }
