@@ -58,11 +58,11 @@ def minibatch_noise(fn: Callable[[torch.Tensor, int], float]) -> None:
     >>> minibatch_noise(lambda g, b: 0.0)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lrcourse.check.CheckFailed: ❌ minibatch_noise([[-1.1258398294448853, -1.152360200881958, -0.25057858228..., 1): expected 2.942799357207433, got 0.0. Hint: ...
+    lrcourse.check.CheckFailed: ❌ minibatch_noise([[-2.3104116916656494, -0.3732508718967438, -1.0608166456..., 1): expected 2.9901159594891205, got 0.0. Hint: ...
     """
     gen = torch.Generator().manual_seed(0)
-    a = torch.randn(50, 3, generator=gen)
-    b = 3.0 + 0.1 * torch.randn(200, 7, generator=gen)
+    a = torch.randn(50, 3, generator=gen, dtype=torch.float64).float()
+    b = 3.0 + 0.1 * torch.randn(200, 7, generator=gen, dtype=torch.float64).float()
     compare(
         "minibatch_noise",
         fn,

@@ -48,7 +48,7 @@ def snapshot_average(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
     >>> snapshot_average(lambda z: z.mean(0).softmax(-1))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lrcourse.check.CheckFailed: ❌ snapshot_average([[[-1.1258398294448853, -1.152360200881958, -0.2505785822...): expected [[0.18007159233093262, 0.20849959552288055, 0.20229519903..., got [[0.21809443831443787, 0.14207585155963898, 0.20050302147.... Hint: ...
+    lrcourse.check.CheckFailed: ❌ snapshot_average([[[-2.3104116916656494, -0.3732508718967438, -1.060816645...): expected [[0.15829448401927948, 0.20563004910945892, 0.14418683946..., got [[0.141192.... Hint: ...
     """
     g = torch.Generator().manual_seed(0)
     compare(
@@ -56,8 +56,8 @@ def snapshot_average(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
         fn,
         None,
         [
-            (torch.randn(3, 5, 4, generator=g),),
-            (torch.randn(1, 2, 3, generator=g),),  # one snapshot: its own softmax
+            (torch.randn(3, 5, 4, generator=g, dtype=torch.float64).float(),),
+            (torch.randn(1, 2, 3, generator=g, dtype=torch.float64).float(),),  # one snapshot: its own softmax
             # confident and unsure snapshots: averaging logits would give a different answer
             (torch.tensor([[[8.0, 0.0, 0.0]], [[0.0, 1.0, 0.9]], [[0.0, 1.0, 0.9]]]),),
             (torch.zeros(2, 3, 5),),  # all zeros: uniform probabilities
@@ -75,17 +75,17 @@ def pairwise_disagreement(fn: Callable[[torch.Tensor, torch.Tensor], float]) -> 
     >>> pairwise_disagreement(lambda a, b: 0.0)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lrcourse.check.CheckFailed: ❌ pairwise_disagreement([[-1.5255959033966064, -0.7502318024635315, -0.6539809107..., [[-0.07051458209753036, 0.34697940945625305, -0.653679609...): expected 0.7799999713897705, got 0.0. Hint: ...
+    lrcourse.check.CheckFailed: ❌ pairwise_disagreement([[-0.31128954887390137, -0.7130302786827087, -0.729068160..., [[0.41228148341178894, -0.5804349184036255, 2.26599645614...): expected 0.7599999904632568, got 0.0. Hint: ...
     """
     g = torch.Generator().manual_seed(1)
-    a = torch.randn(50, 4, generator=g)
+    a = torch.randn(50, 4, generator=g, dtype=torch.float64).float()
     compare(
         "pairwise_disagreement",
         fn,
         None,
         [
             (a, a.clone()),  # a model agrees with itself
-            (a, torch.randn(50, 4, generator=g)),
+            (a, torch.randn(50, 4, generator=g, dtype=torch.float64).float()),
             (a, 3 * a + 1),  # same ranking, different scale: full agreement
             (torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([[0.0, 1.0], [0.0, 1.0]])),
         ],
@@ -105,7 +105,7 @@ def calibration_error(fn: Callable[[torch.Tensor, torch.Tensor, int], float]) ->
     lrcourse.check.CheckFailed: ❌ calibration_error([[0.9900000095367432, 0.009999999776482582], [0.990000009..., [0, 0, 0, 0], 10): expected 0.009999990463256836, got 0.0. Hint: ...
     """
     g = torch.Generator().manual_seed(2)
-    rand = torch.randn(200, 4, generator=g).mul(2).softmax(-1)
+    rand = torch.randn(200, 4, generator=g, dtype=torch.float64).mul(2).softmax(-1).float()
     rand_y = torch.randint(0, 4, (200,), generator=g)
     sure = torch.tensor([[0.99, 0.01], [0.99, 0.01], [0.99, 0.01], [0.99, 0.01]])
     compare(
@@ -137,10 +137,10 @@ def last_k_nll(fn: Callable[[torch.Tensor, torch.Tensor], list[float]]) -> None:
     >>> last_k_nll(lambda p, y: [0.0] * len(p))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lrcourse.check.CheckFailed: ❌ last_k_nll([[[0.06396624445915222, 0.23696985840797424, 0.0077078402..., [2, 0, 3, 2, 0, 2, 3, 2, 2, 4, 1, 4, 3, 3, 4, 0, 0, 3, 3,...): expected [4.40030574798584, 3.1449618339538574, 2.8208045959472656..., got [0.0, 0.0, 0.0, 0.0]. Hint: ...
+    lrcourse.check.CheckFailed: ❌ last_k_nll([[[0.05343352630734444, 0.15944772958755493, 0.7642753720..., [1, 3, 3, 0, 1, 1, 1, 4, 4, 0, 0, 0, 3, 1, 4, 2, 3, 3, 3,...): expected [3.9749693870544434, 2.4938461780548096, 2.45344614982605..., got [0.0, 0.0, 0.0, 0.0]. Hint: ...
     """
     g = torch.Generator().manual_seed(3)
-    probs = torch.randn(4, 30, 5, generator=g).mul(3).softmax(-1)
+    probs = torch.randn(4, 30, 5, generator=g, dtype=torch.float64).mul(3).softmax(-1).float()
     labels = torch.randint(0, 5, (30,), generator=g)
     compare(
         "last_k_nll",

@@ -14,7 +14,7 @@ __all__ = ["stable_softmax", "ce_logit_grad", "mse_logit_grad", "uniform_grad_ra
 def _cases() -> list[tuple[torch.Tensor, torch.Tensor]]:
     gen = torch.Generator().manual_seed(4)
     return [
-        (torch.randn(6, 4, generator=gen), torch.tensor([0, 1, 2, 3, 0, 1])),
+        (torch.randn(6, 4, generator=gen, dtype=torch.float64).float(), torch.tensor([0, 1, 2, 3, 0, 1])),
         (torch.zeros(3, 5), torch.tensor([4, 4, 0])),  # uniform prediction
         (torch.tensor([[8.0, -8.0, 0.0]]), torch.tensor([1])),  # confidently wrong
         (torch.tensor([[8.0, -8.0, 0.0]]), torch.tensor([0])),  # confidently right
@@ -35,7 +35,7 @@ def stable_softmax(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
         fn,
         None,
         [
-            (torch.randn(4, 3, generator=gen),),
+            (torch.randn(4, 3, generator=gen, dtype=torch.float64).float(),),
             (torch.zeros(2, 10),),
             (torch.tensor([[1000.0, 0.0, -1000.0]]),),  # exp(1000) overflows
             (torch.tensor([[-1000.0, -1000.0]]),),  # exp(-1000) underflows to 0/0
@@ -51,7 +51,7 @@ def ce_logit_grad(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> N
     >>> ce_logit_grad(lambda z, y: z)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lrcourse.check.CheckFailed: ❌ ce_logit_grad([[-0.9414165019989014, 1.263246774673462, -0.183769389986..., [0, 1, 2, 3, 0, 1]): expected [[-0.1556876296514199, 0.09954910155215604, 0.02342104180..., got [[-0.9414165019989014, 1.263246774673462, -0.183769389986.... Hint: ...
+    lrcourse.check.CheckFailed: ❌ ce_logit_grad([[0.8870365023612976, -1.5519664287567139, 0.153940126299..., [0, 1, 2, 3, 0, 1]): expected [[-0.11824224270936033, 0.004224924464988754, 0.023264019..., got [[0.8870365023612976, -1.5519664287567139, 0.153940126299.... Hint: ...
     """
     compare(
         "ce_logit_grad",
@@ -69,7 +69,7 @@ def mse_logit_grad(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> 
     >>> mse_logit_grad(lambda z, y: z)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lrcourse.check.CheckFailed: ❌ mse_logit_grad([[-0.9414165019989014, 1.263246774673462, -0.183769389986..., [0, 1, 2, 3, 0, 1]): expected [[-0.028273986129379203, 0.048537219163633065, -0.0099765..., got [[-0.9414165019989014, 1.263246774673462, -0.183769389986.... Hint: ...
+    lrcourse.check.CheckFailed: ❌ mse_logit_grad([[0.8870365023612976, -1.5519664287567139, 0.153940126299..., [0, 1, 2, 3, 0, 1]): expected [[-0.07941143912948255, -0.0007194990036993921, 0.0013532..., got [[0.8870365023612976, -1.5519664287567139, 0.153940126299.... Hint: ...
     """
     compare(
         "mse_logit_grad",
@@ -110,7 +110,7 @@ def logit_square_grad(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) 
     >>> logit_square_grad(lambda z, y: z)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lrcourse.check.CheckFailed: ❌ logit_square_grad([[-0.9414165019989014, 1.263246774673462, -0.183769389986..., [0, 1, 2, 3, 0, 1]): expected [[-0.6471388339996338, 0.4210822582244873, -0.06125646332..., got [[-0.9414165019989014, 1.263246774673462, -0.183769389986.... Hint: ...
+    lrcourse.check.CheckFailed: ❌ logit_square_grad([[0.8870365023612976, -1.5519664287567139, 0.153940126299..., [0, 1, 2, 3, 0, 1]): expected [[-0.037654499212900795, -0.5173221429189045, 0.051313375..., got [[0.8870365023612976, -1.5519664287567139, 0.153940126299.... Hint: ...
     """
     compare(
         "logit_square_grad",

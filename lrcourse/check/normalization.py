@@ -20,11 +20,11 @@ def standardize(fn: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, t
     >>> standardize(lambda a, b: (a, b))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lrcourse.check.CheckFailed: ❌ standardize([[3.4744040966033936, -375.023193359375, -0.0065398090519..., [[-5.259816646575928, -5.46833610534668, 0.54047250747680...): expected [[-1.4183624982833862, -1.005078911781311, -0.43853262066..., got [[3.4744040966033936, -375.023193359375, -0.0065398090519.... Hint: ...
+    lrcourse.check.CheckFailed: ❌ standardize([[4.6887102127075195, -371.30303955078125, -0.00729068135..., [[2.839141368865967, 5.806790351867676, 1.851908206939697...): expected [[-0.11171619594097137, -0.5097954869270325, -0.942668080..., got [[4.6887102127075195, -371.30303955078125, -0.00729068135.... Hint: ...
     """
     gen = torch.Generator().manual_seed(1)
-    wide = torch.randn(40, 3, generator=gen) * torch.tensor([1.0, 100.0, 0.01]) + torch.tensor([5.0, -300.0, 0.0])
-    shifted = torch.randn(10, 3, generator=gen) * 7 + 2
+    wide = torch.randn(40, 3, generator=gen, dtype=torch.float64).float() * torch.tensor([1.0, 100.0, 0.01]) + torch.tensor([5.0, -300.0, 0.0])
+    shifted = torch.randn(10, 3, generator=gen, dtype=torch.float64).float() * 7 + 2
     two = torch.tensor([[1.0], [3.0]])
     compare(
         "standardize",
@@ -43,11 +43,11 @@ def batchnorm_train(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, floa
     >>> batchnorm_train(lambda x, gamma, beta, eps: x)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lrcourse.check.CheckFailed: ❌ batchnorm_train([[-2.122403621673584, 3.749812602996826, -2.9125711917877..., [1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0], 1e-05): expected [[-0.6454463005065918, 0.717648446559906, -1.169013619422..., got [[-2.122403621673584, 3.749812602996826, -2.9125711917877.... Hint: ...
+    lrcourse.check.CheckFailed: ❌ batchnorm_train([[-1.3581314086914062, -0.3166837692260742, 5.09911441802..., [1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0], 1e-05): expected [[-0.46284517645835876, -0.15859603881835938, 1.440579533..., got [[-1.3581314086914062, -0.3166837692260742, 5.09911441802.... Hint: ...
     """
     gen = torch.Generator().manual_seed(2)
-    x = torch.randn(16, 4, generator=gen) * 3 + 1
-    g, b = torch.rand(4, generator=gen) + 0.5, torch.randn(4, generator=gen)
+    x = torch.randn(16, 4, generator=gen, dtype=torch.float64).float() * 3 + 1
+    g, b = torch.rand(4, generator=gen) + 0.5, torch.randn(4, generator=gen, dtype=torch.float64).float()
 
 
     compare(
@@ -77,10 +77,10 @@ def running_update(
     >>> running_update(lambda mean, var, x, momentum: (mean, var))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lrcourse.check.CheckFailed: ❌ running_update([0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [[3.8467113971710205, 4.719762802124023, 2.43596649169921..., 0.1): expected [0.4107092022895813, 0.4823399484157562, 0.39235529303550..., got [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]. Hint: ...
+    lrcourse.check.CheckFailed: ❌ running_update([0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [[3.564502477645874, 4.293354034423828, 5.338162422180176..., 0.1): expected [0.45550990104675293, 0.3469720780849457, 0.4300936758518..., got [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]. Hint: ...
     """
     gen = torch.Generator().manual_seed(3)
-    x = torch.randn(8, 3, generator=gen) * 2 + 4
+    x = torch.randn(8, 3, generator=gen, dtype=torch.float64).float() * 2 + 4
     zeros, ones = torch.zeros(3), torch.ones(3)
     compare(
         "running_update",
@@ -106,12 +106,12 @@ def batchnorm_input_grad(
     >>> batchnorm_input_grad(lambda x, gamma, upstream, eps: upstream)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lrcourse.check.CheckFailed: ❌ batchnorm_input_grad([[0.7700670957565308, 2.0796446800231934, -1.346050500869..., [0.6255302429199219, 0.5858750939369202, 1.01222336292266..., [[-1.5834941864013672, 1.396010398864746, -1.031887769699..., 1e-05): expected [[-0.6425343406310757, 0.1798440007300761, -0.07722870202..., got [[-1.5834941864013672, 1.396010398864746, -1.031887769699.... Hint: ...
+    lrcourse.check.CheckFailed: ❌ batchnorm_input_grad([[0.3467536246637075, 1.4400313894331476, 3.0072433640456..., [0.906633198261261, 1.030710220336914, 1.4571332931518555..., [[0.14725898160265186, 2.166910377200657, -1.501422579757..., 1e-05): expected [[0.15279253773686408, 0.8665895010288508, -0.34045754057..., got [[0.14725898160265186, 2.166910377200657, -1.501422579757.... Hint: ...
     """
     gen = torch.Generator().manual_seed(3)
-    x = (torch.randn(16, 4, generator=gen) * 3 + 1).double()
+    x = torch.randn(16, 4, generator=gen, dtype=torch.float64) * 3 + 1
     gamma = (torch.rand(4, generator=gen) + 0.5).double()
-    up = torch.randn(16, 4, generator=gen).double()
+    up = torch.randn(16, 4, generator=gen, dtype=torch.float64)
     compare(
         "batchnorm_input_grad",
         fn,

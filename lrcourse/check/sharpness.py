@@ -28,7 +28,7 @@ def rescale_two_layer(fn: Callable[..., Sequence[torch.Tensor]]) -> None:
 
     g = torch.Generator().manual_seed(0)
     cases = [
-        (torch.randn(4, 3, generator=g), torch.randn(4, generator=g), torch.randn(2, 4, generator=g), a)
+        (torch.randn(4, 3, generator=g, dtype=torch.float64).float(), torch.randn(4, generator=g, dtype=torch.float64).float(), torch.randn(2, 4, generator=g, dtype=torch.float64).float(), a)
         for a in (2.0, 0.1, 1.0, 1000.0)
     ]
     compare(
@@ -53,12 +53,12 @@ def power_iteration(fn: Callable[[Callable[[torch.Tensor], torch.Tensor], int, i
     lrcourse.check.CheckFailed: ❌ power_iteration([[1.0, 0.0, 0.0], [0.0, 5.0, 0.0], [0.0, 0.0, 2.0]]): expected 5.0, got 1.0. Hint: ...
     """
     g = torch.Generator().manual_seed(1)
-    a = torch.randn(6, 6, generator=g)
-    q, _ = torch.linalg.qr(torch.randn(5, 5, generator=g))
+    a = torch.randn(6, 6, generator=g, dtype=torch.float64)  # built in float64: the same bits on every CPU
+    q = torch.linalg.qr(torch.randn(5, 5, generator=g, dtype=torch.float64)).Q
     mats = [
         torch.diag(torch.tensor([1.0, 5.0, 2.0])),
-        a @ a.T,  # a random PSD matrix
-        q @ torch.diag(torch.tensor([10.0, 1.0, 0.5, 0.2, 0.0])) @ q.T,
+        (a @ a.T).float(),  # a random PSD matrix
+        (q @ torch.diag(torch.tensor([10.0, 1.0, 0.5, 0.2, 0.0], dtype=torch.float64)) @ q.T).float(),
         torch.eye(4) * 3.0,  # every vector is an eigenvector
     ]
 
