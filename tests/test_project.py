@@ -92,6 +92,7 @@ def test_every_chapter_installs_the_books_release(md: Path) -> None:
     assert md.read_text().count("git+") == 1, f"{md.name} names another git source besides the release"
     assert "hide-input" in setup.metadata.get("tags", []), f"{md.name}: tag the setup cell hide-input"
     assert "--upgrade" not in setup.source and " -U " not in setup.source
+    assert "importlib.invalidate_caches()" in setup.source, f"{md.name}: after pip install, invalidate import caches"
 
 
 @pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.name)
