@@ -19,6 +19,7 @@ import ast
 import builtins
 import copy
 import doctest
+import json
 import math
 import os
 import re
@@ -247,6 +248,16 @@ def test_every_checker_module_has_references() -> None:
     modules = sorted(p.stem for p in (ROOT / "lrcourse/check").glob("*.py") if p.stem != "__init__")
     missing = sorted(set(modules) - set(make_expected.modules()) - LEFT)
     assert not missing, f"no tests/references/<module>.py for {missing}"
+
+
+def test_checker_names_are_unique_across_modules() -> None:
+    """``compare`` finds a checker's stored values by its name alone, so no two files may share one."""
+    seen: dict[str, str] = {}
+    for path in sorted((ROOT / "lrcourse/check/expected").glob("*.json")):
+        for name in json.loads(path.read_text()):
+            assert name not in seen, f"{name} is stored in both {seen[name]} and {path.stem}"
+            seen[name] = path.stem
+    assert seen and all(check._owner(name) == module for name, module in seen.items())
 
 
 def _same(a: object, b: object) -> bool:
