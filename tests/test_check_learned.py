@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from lrcourse import learned
 from lrcourse.check import CheckFailed
 from lrcourse.check import learned as chk
 
@@ -30,30 +31,46 @@ def test_addsign_rule_wrong(wrong: str, words: str) -> None:
         chk.addsign_rule(wrong)
 
 
-def _preprocess(g: torch.Tensor, p: float) -> torch.Tensor:
-    big = g.abs() >= math.exp(-p)
-    first = torch.where(big, torch.log(g.abs().clamp_min(1e-30)) / p, torch.full_like(g, -1.0))
-    second = torch.where(big, torch.sign(g), math.exp(p) * g)
-    return torch.stack([first, second], -1)
+def _recover_by_branches(x: torch.Tensor, p: float) -> torch.Tensor:
+    """A right answer written as the two branches the encoding has."""
+    small = x[..., 0] == -1
+    return torch.where(small, x[..., 1] * math.exp(-p), x[..., 1] * torch.exp(p * x[..., 0]))
 
 
-def test_lstm_preprocess_right(capsys: pytest.CaptureFixture[str]) -> None:
-    chk.lstm_preprocess(_preprocess)
+def _recover_in_float64(x: torch.Tensor, p: float) -> torch.Tensor:
+    """A right answer computed in double precision, branch by branch through |g|."""
+    x = x.double()
+    size = torch.where(x[..., 0] > -1, torch.exp(p * x[..., 0]), x[..., 1].abs() * math.exp(-p))
+    return torch.where(x[..., 0] > -1, x[..., 1], torch.sign(x[..., 1])) * size
+
+
+@pytest.mark.parametrize("right", [_recover_by_branches, _recover_in_float64])
+def test_recover_gradient_right(right, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    chk.recover_gradient(right)
     assert "✅" in capsys.readouterr().out
 
 
-def test_lstm_preprocess_wrong() -> None:
-    def no_small_branch(g: torch.Tensor, p: float) -> torch.Tensor:
-        return torch.stack([torch.log(g.abs().clamp_min(1e-30)) / p, torch.sign(g)], -1)
+def test_recover_gradient_round_trip() -> None:
+    """The inverse undoes the library's encoding on random gradients of every scale."""
+    g = torch.randn(1000, dtype=torch.float64) * 10.0 ** torch.empty(1000, dtype=torch.float64).uniform_(-8, 3)
+    for p in (2.0, 10.0):
+        assert torch.allclose(_recover_by_branches(learned.preprocess_gradient(g, p), p), g, rtol=1e-12, atol=0)
 
-    def natural_log_unscaled(g: torch.Tensor, p: float) -> torch.Tensor:
-        out = _preprocess(g, p)
-        out[..., 0] = torch.where(out[..., 0] == -1, out[..., 0], out[..., 0] * p)
-        return out
 
-    for wrong in (no_small_branch, natural_log_unscaled):
-        with pytest.raises(CheckFailed, match="lstm_preprocess"):
-            chk.lstm_preprocess(wrong)
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        lambda x, p: x[..., 1] * torch.exp(x[..., 0]),  # forgot to undo the division by p
+        lambda x, p: torch.sign(x[..., 1]) * torch.exp(p * x[..., 0]),  # the small branch read as the large
+        lambda x, p: x[..., 1] * torch.exp(p * x[..., 0]).clamp_min(1.0),  # |g| < 1 lost
+        lambda x, p: torch.where(x[..., 0] == -1, x[..., 1] * math.exp(p), x[..., 1] * torch.exp(p * x[..., 0])),
+        lambda x, p: x[..., 1],  # only the second channel
+        None,
+    ],
+)
+def test_recover_gradient_wrong(wrong) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(CheckFailed, match="recover_gradient"):
+        chk.recover_gradient(wrong)
 
 
 def test_meta_objective_right() -> None:
@@ -87,3 +104,30 @@ def test_powersign_window_right() -> None:
 def test_powersign_window_wrong(wrong) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(CheckFailed, match="powersign_window"):
         chk.powersign_window(wrong)
+
+
+def _hidden() -> tuple[dict, dict]:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).with_name("references") / "learned.py"
+    spec = importlib.util.spec_from_file_location("lrcourse_references_learned_test", path)
+    assert spec is not None and spec.loader is not None
+    ref = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ref)
+    return ref.REFERENCES, ref.HIDDEN
+
+
+def test_every_checker_has_hidden_cases_that_right_answers_pass() -> None:
+    refs, hidden = _hidden()
+    assert sorted(hidden) == sorted(chk.__all__)
+    right = {
+        "addsign_rule": learned.parse("g + sign(g)*sign(m)*g"),
+        "meta_objective": lambda losses: torch.log(losses[1:]).mean(0).sub(torch.log(losses[0])).mean(),
+        "powersign_window": lambda h: torch.tensor([math.exp(-1) / h, 1 / h], dtype=torch.float64),
+        "recover_gradient": _recover_in_float64,
+    }
+    for name, cases in hidden.items():
+        for case in cases:
+            got, want = right[name](*case), refs[name](*case)
+            assert torch.allclose(torch.as_tensor(got).double(), torch.as_tensor(want).double(), rtol=1e-5, atol=1e-12), name

@@ -10,7 +10,7 @@ import torch
 from .. import learned
 from . import CheckFailed, compare
 
-__all__ = ["addsign_rule", "lstm_preprocess", "meta_objective", "powersign_window"]
+__all__ = ["addsign_rule", "meta_objective", "powersign_window", "recover_gradient"]
 
 
 def _rule_cases() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
@@ -42,38 +42,45 @@ def addsign_rule(text: str) -> None:
         rule,
         None,
         _rule_cases(),
-        hint="the step is the gradient g, doubled where sign(g) agrees with sign(m) and zero where they "
-        "disagree; write it with sign(g), sign(m), + and *.",
+        hint="AddSign scales g by a factor that depends only on whether sign(g) and sign(m) agree; "
+        "work out that factor in both cases, then build it from sign(g), sign(m), + and *.",
     )
 
 
-def lstm_preprocess(fn: Callable[[torch.Tensor, float], torch.Tensor]) -> None:
-    """Check ``fn(g, p)``: the LSTM optimizer's input, ``(log|g|/p, sign g)`` or ``(−1, eᵖ·g)`` for ``|g| < e⁻ᵖ``.
+def recover_gradient(fn: Callable[[torch.Tensor, float], torch.Tensor]) -> None:
+    """Check ``fn(x, p)``: the gradient ``g`` whose LSTM input (Andrychowicz et al.'s encoding) is ``x``.
 
-    The answer has shape ``g.shape + (2,)``.
+    ``x`` has shape ``g.shape + (2,)``: the two channels that ``lrcourse.learned``'s
+    ``preprocess_gradient(g, p)`` gives each entry of ``g``; the answer has the shape of ``g``.
 
-    >>> lstm_preprocess(lambda g, p: torch.stack([g, g], -1))  # doctest: +ELLIPSIS
+    >>> recover_gradient(lambda x, p: x[..., 1])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lrcourse.check.CheckFailed: ❌ lstm_preprocess([1.0, -1.0, 2.7182817459106445], 10.0): expected [[0.0, 1.0], [0.0, -1.0], [0.10000000149011612, 1.0]], got [[1.0, 1.0], [-1.0, -1.0], [2.7182817459106445, 2.7182817.... Hint: ...
+    lrcourse.check.CheckFailed: ❌ recover_gradient([[0.0, 1.0], [0.0, -1.0], [0.10000000149011612, 1.0]], 10.0): expected [1.0, -1.0, 2.7182817459106445], got [1.0, -1.0, 1.0]. Hint: ...
     """
-    t = torch.tensor
+    if fn is None or fn is Ellipsis:
+        raise CheckFailed("❌ recover_gradient: no answer yet. Hint: undo each channel's encoding, one branch at a time.")
+
+    def encoded(values: list, p: float) -> tuple[torch.Tensor, float]:
+        # encoded in float64 and then cast, so the inputs carry the same bits on every CPU
+        g = torch.tensor(values, dtype=torch.float64)
+        return learned.preprocess_gradient(g, p).float(), p
+
     compare(
-        "lstm_preprocess",
+        "recover_gradient",
         fn,
         None,
         [
-            (t([1.0, -1.0, math.e]), 10.0),
-            (t([1e-3, -1e-6, 0.0]), 10.0),  # tiny gradients and an exact zero take the second branch
-            (t([1e-3, -2e-2]), 5.0),  # exp(-5) = 6.7e-3: one on each side of the threshold
-            (t([[100.0, -0.5], [0.01, 1e-9]]), 10.0),  # any shape
+            encoded([1.0, -1.0, math.e], 10.0),
+            encoded([1e-3, -1e-6, 0.0], 10.0),  # tiny gradients and an exact zero: the second branch
+            encoded([2e-3, -2e-2, math.exp(-5.0)], 5.0),  # exp(-5) = 6.7e-3: each side of the threshold, and on it
+            encoded([[100.0, -0.5], [0.01, 1e-9]], 10.0),  # any shape
         ],
-        hint="where |g| >= exp(-p) return (log|g| / p, sign(g)); elsewhere (-1, exp(p) * g); "
-        "stack the two on a new last dimension with torch.stack([...], -1).",
+        hint="the first channel is -1 on the small branch, where the second channel is a "
+        "rescaled g; elsewhere the first channel is a scaled logarithm of |g| and the second its sign. "
+        "Where do the two branches meet, and does one expression invert both?",
+        tol=1e-5,
     )
-
-
-
 
 
 def meta_objective(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
@@ -97,12 +104,9 @@ def meta_objective(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
             (t([[4.0, 4.0], [4.0, 8.0]]),),  # no progress, and a step uphill
             (t([[1.0], [math.e]]),),
         ],
-        hint="divide every row after the first by the first row (each problem by its own start), "
-        "take the log, then the mean over steps and problems.",
+        hint="which rows are the steps t >= 1, and what is each problem's own f_0? The answer is one "
+        "number: a mean over every step and every problem (a run with no progress scores 0).",
     )
-
-
-
 
 
 def powersign_window(fn: Callable[[float], tuple[float, float]]) -> None:
@@ -116,7 +120,7 @@ def powersign_window(fn: Callable[[float], tuple[float, float]]) -> None:
     lrcourse.check.CheckFailed: ❌ powersign_window(1.0): expected [0.36787944117144233, 1.0], got [1.0, 2.0]. Hint: ...
     """
     if fn is None or fn is Ellipsis:
-        raise CheckFailed("❌ powersign_window: no answer yet. Hint: when does 1 − ηh, and 1 − eηh, turn negative?")
+        raise CheckFailed("❌ powersign_window: no answer yet. Hint: when does a step make x change sign?")
 
     def as_tensor(h: float) -> torch.Tensor:
         return torch.tensor([float(x) for x in fn(h)], dtype=torch.float64)
@@ -126,6 +130,6 @@ def powersign_window(fn: Callable[[float], tuple[float, float]]) -> None:
         as_tensor,
         None,
         [(1.0,), (0.05,), (20.0,), (3.7,)],
-        hint="SGD stays on one side while 1 − ηh ≥ 0; PowerSign's agreeing step e·η overshoots "
-        "when 1 − eηh < 0; return the two rates (lo, hi) where each turns negative.",
+        hint="a step overshoots (x changes sign) exactly when the factor that multiplies x is negative; "
+        "find, for each method, the rate at which its factor crosses zero, and return (PowerSign's, SGD's).",
     )
