@@ -10,49 +10,34 @@ from lrcourse.check import CheckFailed
 from lrcourse.check import range_test as chk
 
 
-def _ema(losses, beta, correct=True):
-    avg, out = 0.0, []
-    for i, x in enumerate(losses):
-        avg = beta * avg + (1 - beta) * x
-        out.append(avg / (1 - beta ** (i + 1)) if correct else avg)
-    return out
+def _between(lo, hi, a, b, n, linear=False):
+    def at(x):  # where rate x sits on the axis of step numbers
+        return (x - a) * (n - 1) / (b - a) if linear else math.log(x / a) / math.log(b / a) * (n - 1)
+
+    first, stop = max(0, math.ceil(at(lo))), min(n, math.ceil(at(hi)))
+    return max(0, stop - first)
 
 
-def test_growth_factor_right(capsys):
-    chk.range_growth_factor(lambda a, b, n: math.exp((math.log(b) - math.log(a)) / (n - 1)))
-    assert "✅" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize(
-    "wrong",
-    [
-        lambda a, b, n: (b / a) ** (1 / n),  # off by one in the exponent
-        lambda a, b, n: (b - a) / (n - 1),  # the linear increment, not a factor
-        None,
-    ],
-)
-def test_growth_factor_wrong(wrong):
-    with pytest.raises(CheckFailed, match="range_growth_factor"):
-        chk.range_growth_factor(wrong)
-
-
-def test_smoothing_right(capsys):
-    chk.range_smoothing(_ema)
-    chk.range_smoothing(lambda losses, beta: tuple(_ema(losses, beta)))  # any sequence will do
+def test_steps_between_right(capsys):
+    chk.range_steps_between(_between)
+    chk.range_steps_between(lambda lo, hi, a, b, n, linear: sum(  # walking the steps is right too
+        lo <= (a + (b - a) * i / (n - 1) if linear else a * (b / a) ** (i / (n - 1))) < hi for i in range(n)))
     assert capsys.readouterr().out.count("✅") == 2
 
 
 @pytest.mark.parametrize(
     "wrong",
     [
-        lambda losses, beta: _ema(losses, beta, correct=False),  # no bias correction
-        lambda losses, beta: _ema(losses, 1 - beta),  # beta weights the new value
-        lambda losses, beta: list(losses),  # no smoothing at all
+        lambda lo, hi, a, b, n, linear: _between(lo, hi, a, b, n + 1, linear),  # num_iter steps between the ends
+        lambda lo, hi, a, b, n, linear: _between(lo, hi, a, b, n, False),  # the linear test spaced like the other
+        lambda lo, hi, a, b, n, linear: round(n * math.log10(hi / lo) / math.log10(b / a)),  # no clipping at the ends
+        lambda lo, hi, a, b, n, linear: _between(lo, hi, a, b, n, linear) + 1,  # counts hi's step too
+        None,
     ],
 )
-def test_smoothing_wrong(wrong):
-    with pytest.raises(CheckFailed, match="range_smoothing"):
-        chk.range_smoothing(wrong)
+def test_steps_between_wrong(wrong):
+    with pytest.raises(CheckFailed, match="range_steps_between"):
+        chk.range_steps_between(wrong)
 
 
 def _unstable(h, a, b, n, strict=True):
@@ -80,40 +65,52 @@ def test_unstable_step_wrong(wrong):
         chk.range_unstable_step(wrong)
 
 
-def test_fastai_valley_accepts_the_rule_and_a_right_prediction(capsys):
+def _pick(n, p, m, drift, cut=None):
+    cut = n // 10 if cut is None else cut
+    begin = cut if drift else max(p, cut)
+    sections = (m - begin + 1) / 3
+    return begin - 1 + int(sections) + int(sections / 2)
+
+
+def _curve(n, p, m, drift):
+    """A smoothed curve of the exercise's shape: plateau to p (drifting or not), a fall to m, a rise."""
+    plateau = [2.0 - (1e-4 * i if drift else 0.0) for i in range(p + 1)]
+    fall = [1.5 - (i - p - 1) / (m - p) for i in range(p + 1, m + 1)]
+    rise = [fall[-1] + 0.01 * (i - m) for i in range(m + 1, n)]
+    return plateau + fall + rise
+
+
+@pytest.mark.parametrize("n", [40, 57, 100, 163])
+@pytest.mark.parametrize("drift", [False, True])
+def test_the_fastai_pick_is_what_the_rule_picks_when_run(n, drift):
+    """The closed form (the reference's too) against lr_finder.fastai_valley run on every admissible shape."""
     from lrcourse import lr_finder
 
-    chk.range_fastai_valley(lr_finder.fastai_valley, prediction="right")
-    assert capsys.readouterr().out.count("✅") == 2
+    lrs = lr_finder.lr_schedule_exp(1e-5, 1.0, n)
+    shapes = [(p, m) for m in range(n // 10 + 2, n - 5) for p in range(0, m - 1)]
+    for p, m in shapes[:: max(1, len(shapes) // 150)]:
+        ran = lrs.index(lr_finder.fastai_valley(lrs, _curve(n, p, m, drift)))
+        assert ran == _pick(n, p, m, drift), (n, p, m, drift)
 
 
-def test_fastai_valley_rejects_a_rule_without_the_trim_or_with_another_pick():
-    from lrcourse import lr_finder
-
-    def untrimmed(lrs, smoothed):  # forgets to drop the first tenth and the last five steps
-        n = len(smoothed)
-        pad = [smoothed[0]] * (n // 10)
-        return lr_finder.fastai_valley(list(lrs[:1]) * (n // 10) + list(lrs) + [lrs[-1]] * 5,
-                                       pad + list(smoothed) + [smoothed[-1]] * 5)
-
-    def two_thirds(lrs, smoothed):  # picks two thirds of the way along instead of the middle
-        n = len(smoothed)
-        lo = n // 10
-        a, b = lo, n - 6
-        return float(lrs[a + 2 * (b - a) // 3])
-
-    for wrong in (untrimmed, two_thirds):
-        with pytest.raises(CheckFailed):
-            chk.range_fastai_valley(wrong)
+def test_fastai_pick_right(capsys):
+    chk.range_fastai_pick(_pick)
+    assert "✅" in capsys.readouterr().out
 
 
-def test_fastai_valley_rejects_a_wrong_prediction():
-    from lrcourse import lr_finder
-
-    with pytest.raises(CheckFailed, match="Hint"):
-        chk.range_fastai_valley(lr_finder.fastai_valley, prediction="left")
-    with pytest.raises(ValueError, match="prediction"):
-        chk.range_fastai_valley(lr_finder.fastai_valley, prediction="middle")
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        lambda n, p, m, drift: (p + m) // 2,  # the middle of the fall
+        lambda n, p, m, drift: _pick(n, p, m, False),  # a drifting plateau counted as one point
+        lambda n, p, m, drift: _pick(n, p, m, drift) + 1,  # max_start taken as the subsequence's first point
+        lambda n, p, m, drift: _pick(n, p, m, drift, cut=0),  # forgets that the first tenth is cut
+        None,
+    ],
+)
+def test_fastai_pick_wrong(wrong):
+    with pytest.raises(CheckFailed, match="range_fastai_pick"):
+        chk.range_fastai_pick(wrong)
 
 
 def test_ema_lag_accepts_the_mean_age_and_rejects_the_window_length():
