@@ -41,7 +41,8 @@ def stable_softmax(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
             (torch.tensor([[-1000.0, -1000.0]]),),  # exp(-1000) underflows to 0/0
             (torch.tensor([3.0, 1.0]),),  # a single vector
         ],
-        hint="softmax(z) = softmax(z - max(z)): subtract the row's maximum before exp.",
+        hint="adding one constant to every logit of a row leaves its softmax unchanged: choose it so that no "
+        "exponential overflows and not all of them underflow.",
     )
 
 
@@ -58,7 +59,8 @@ def ce_logit_grad(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> N
         fn,
         None,
         _cases(),
-        hint="(softmax(z) - one_hot(y)) / N, where N is the batch size.",
+        hint="differentiate one example's loss, log Σ_k exp(z_k) − z_y, with respect to each logit, then account "
+        "for the mean over the batch.",
         tol=1e-5,
     )
 
@@ -76,8 +78,8 @@ def mse_logit_grad(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> 
         fn,
         None,
         _cases(),
-        hint="chain rule through the softmax: with p = softmax(z) and e = p - one_hot(y), "
-        "the gradient is 2 * p * (e - sum(p * e)) / N (the softmax Jacobian is diag(p) - p pᵀ).",
+        hint="chain rule through the softmax: the loss's gradient with respect to the probabilities, then the "
+        "softmax's Jacobian (not diagonal: every probability depends on every logit), and the batch mean.",
         tol=1e-5,
     )
 
@@ -97,8 +99,8 @@ def uniform_grad_ratio(fn: Callable[[int], float]) -> None:
         fn,
         None,
         [(2,), (3,), (10,), (100,), (1000,)],
-        hint="at p = 1/K, compute pᵀe for e = p - t first: it vanishes, so the softmax Jacobian "
-        "acts on e as a multiple of the identity.",
+        hint="at p = 1/K the softmax Jacobian is simple: see how it acts on e = p − t (what is pᵀe there?), "
+        "then compare the two gradients as vectors.",
         tol=1e-6,
     )
 

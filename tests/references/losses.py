@@ -44,8 +44,25 @@ REFERENCES = {
     "logit_square_grad": lambda z, y: _grad(logit_square, z, y),
 }
 
+def _logits(seed: int, n: int, k: int, scale: float = 1.0) -> torch.Tensor:
+    """Random logits drawn in float64 (the same bits on every CPU), cast to float32 as the public cases."""
+    return (scale * torch.randn(n, k, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)).float()
+
+
 HIDDEN = {
     "stable_softmax": [(torch.tensor([[1000.0, 999.0, -5.0]]),)],
     "ce_logit_grad": [(torch.tensor([[0.5, -1.0, 2.0], [0.0, 0.0, 0.0]]), torch.tensor([2, 0]))],
     "uniform_grad_ratio": [(7,), (1000,)],
+    "mse_logit_grad": [
+        (_logits(40, 5, 2), torch.tensor([0, 1, 1, 0, 1])),  # two classes, a batch of 5 (not N = K)
+        (torch.tensor([[20.0, -20.0, 0.0], [0.0, 0.0, 20.0]]), torch.tensor([0, 2])),  # saturated and right: ~0
+        (torch.tensor([[0.0, 12.0, -3.0, 1.0]]), torch.tensor([0])),  # confidently wrong: the Jacobian vanishes
+        (_logits(41, 8, 10, 3.0), torch.tensor([3, 3, 9, 0, 1, 5, 7, 3])),  # ten classes, wide logits
+    ],
+    "logit_square_grad": [
+        (_logits(42, 7, 3, 5.0), torch.tensor([2, 0, 1, 1, 2, 0, 0])),  # N = 7, K = 3: the mean is over N
+        (torch.tensor([[0.0, 0.0]]), torch.tensor([1])),  # one example, two classes
+        (torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), torch.tensor([0, 1])),  # logits equal to the targets: 0
+        (_logits(43, 2, 10, 20.0), torch.tensor([9, 0])),  # large logits: no softmax to saturate
+    ],
 }
