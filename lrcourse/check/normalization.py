@@ -31,8 +31,9 @@ def standardize(fn: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, t
         None if fn is None else (lambda a, b: torch.cat(list(fn(a, b)))),
         None,
         [(wide, shifted), (wide[:5], wide[5:]), (two, torch.tensor([[2.0], [5.0]]))],
-        hint="compute the per-feature mean and std (unbiased=False) on x_train only, "
-        "and use those same two numbers for x_test.",
+        hint="take every statistic from x_train alone, one mean and one standard deviation per feature, and use "
+        "them for both sets (the exercise says which standard deviation); measure the spread around the mean: "
+        "E[x²] − E[x]² loses its precision for features far from 0.",
         tol=1e-4,
     )
 
@@ -43,7 +44,7 @@ def batchnorm_train(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, floa
     >>> batchnorm_train(lambda x, gamma, beta, eps: x)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lrcourse.check.CheckFailed: ❌ batchnorm_train([[-1.3581314086914062, -0.3166837692260742, 5.09911441802..., [1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0], 1e-05): expected [[-0.46284517645835876, -0.15859603881835938, 1.440579533..., got [[-1.3581314086914062, -0.3166837692260742, 5.09911441802.... Hint: ...
+    lrcourse.check.CheckFailed: ❌ batchnorm_train([[-1.3581314086914062, -0.3166837692260742, 5.09911441802..., [1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0], 1e-05): expected [[-0.462845..., got [[-1.3581314086914062, -0.3166837692260742, 5.09911441802.... Hint: ...
     """
     gen = torch.Generator().manual_seed(2)
     x = torch.randn(16, 4, generator=gen, dtype=torch.float64).float() * 3 + 1
@@ -60,8 +61,8 @@ def batchnorm_train(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, floa
             (x[:2], g, b, 1e-5),  # two examples: every output is ±gamma + beta
             (x * 1e-3, g, b, 1e-2),  # tiny variance: eps matters
         ],
-        hint="use the batch's per-channel mean and *biased* variance (unbiased=False), "
-        "divide by sqrt(var + eps), then scale by gamma and shift by beta.",
+        hint="normalize each channel (column) with this batch's own mean and biased variance, eps placed as in "
+        "torch.nn.BatchNorm1d's documentation, then apply the learned scale and shift; a constant channel gives beta.",
         tol=1e-5,
     )
 
@@ -87,8 +88,8 @@ def running_update(
         None if fn is None else (lambda m, v, x, mom: torch.cat(list(fn(m, v, x, mom)))),
         None,
         [(zeros, ones, x, 0.1), (x.mean(0), x.var(0), x, 0.1), (zeros, ones, x, 1.0), (zeros, ones, x[:2], 0.5)],
-        hint="new = (1 - momentum) * old + momentum * batch statistic; PyTorch's running variance "
-        "uses the *unbiased* batch variance (divide by N - 1).",
+        hint="torch.nn.BatchNorm1d's documentation says it: does momentum weigh the old estimate or the batch's "
+        "statistic, and which batch variance (biased or unbiased) does the running estimate follow?",
         tol=1e-5,
     )
 
@@ -106,7 +107,7 @@ def batchnorm_input_grad(
     >>> batchnorm_input_grad(lambda x, gamma, upstream, eps: upstream)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lrcourse.check.CheckFailed: ❌ batchnorm_input_grad([[0.3467536246637075, 1.4400313894331476, 3.0072433640456..., [0.906633198261261, 1.030710220336914, 1.4571332931518555..., [[0.14725898160265186, 2.166910377200657, -1.501422579757..., 1e-05): expected [[0.15279253773686408, 0.8665895010288508, -0.34045754057..., got [[0.14725898160265186, 2.166910377200657, -1.501422579757.... Hint: ...
+    lrcourse.check.CheckFailed: ❌ batchnorm_input_grad([[0.3467536246637075, 1.4400313894331476, 3.0072433640456..., [0.906633198261261, 1.030710220336914, 1.4571332931518555..., [[0.14725898160265186, 2.166910377200657, -1.501422579757..., 1e-05): expected [[0.152792537736..., got [[0.14725898160265186, 2.166910377200657, -1.501422579757.... Hint: ...
     """
     gen = torch.Generator().manual_seed(3)
     x = torch.randn(16, 4, generator=gen, dtype=torch.float64) * 3 + 1
@@ -117,9 +118,8 @@ def batchnorm_input_grad(
         fn,
         None,
         [(x, gamma, up, 1e-5), (x[:3], gamma, up[:3], 1e-5), (x * 1e-3, gamma, up, 1e-2)],
-        hint="x reaches the output three ways: directly, through the mean and through the variance. "
-        "With x̂ the normalized input, the result is gamma / sqrt(var + eps) * (up - mean(up) - x̂ * mean(up * x̂)), "
-        "the means over the batch.",
+        hint="x reaches the output three ways: directly, through the batch mean and through the batch variance; "
+        "add the three chain-rule terms, then check that each channel's result sums to zero over the batch.",
         tol=1e-6,
     )
 
@@ -143,6 +143,7 @@ def equilibrium_sq_norm(fn: Callable[[float, float, float], float]) -> None:
         fn,
         None,
         [(0.1, 5e-4, 1.0), (0.1, 5e-3, 2.0), (1.0, 1e-4, 0.5), (0.5, 0.5, 1.0)],
-        hint="write s = ||w||²; orthogonality gives s' = (1 - lr*wd)² s + lr² G² / s. Set s' = s and solve for s.",
+        hint="write the next squared norm in terms of the current one (the two parts of a step are orthogonal: "
+        "Pythagoras), then find the squared norm that this map leaves unchanged.",
         tol=1e-6,
     )

@@ -25,8 +25,10 @@ def _standardize(x_train: torch.Tensor, x_test: torch.Tensor) -> torch.Tensor:
     mean, std = x_train.mean(0), x_train.std(0, unbiased=False)
     return torch.cat([(x_train - mean) / std, (x_test - mean) / std])
 
-def _batchnorm_train(x, gamma, beta, eps):
-    return F.batch_norm(x, None, None, gamma, beta, training=True, eps=eps)
+def _batchnorm_train(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float) -> torch.Tensor:
+    # in float64: float32's own rounding of the batch mean, times 1/sqrt(eps), would reject a right answer
+    out = F.batch_norm(x.double(), None, None, gamma.double(), beta.double(), training=True, eps=eps)
+    return out.to(torch.promote_types(x.dtype, gamma.dtype))
 
 REFERENCES = {
     "standardize": _standardize,
@@ -36,6 +38,41 @@ REFERENCES = {
     "equilibrium_sq_norm": _equilibrium,
 }
 
+def _draw(seed: int, *shape: int) -> torch.Tensor:
+    """Standard normals drawn in float64 (the same bits on every CPU)."""
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+_ROWS = torch.tensor([[2.0, -1.0, 0.5]]).repeat(4, 1)  # every example the same: zero batch variance
+_X64 = _draw(20, 6, 3) * 2 + 1
+_UP64 = _draw(21, 6, 3)
+_G64 = torch.tensor([0.7, 1.3, 2.0], dtype=torch.float64)
+
 HIDDEN = {
     "equilibrium_sq_norm": [(0.05, 1e-3, 3.0), (0.5, 0.1, 0.2)],
+    "standardize": [
+        # features far from 0 with a small spread: E[x²] - E[x]² cancels catastrophically in float32
+        ((_draw(10, 30, 2) * torch.tensor([2.0, 0.5]) + torch.tensor([500.0, -1000.0])).float(),
+         (_draw(11, 4, 2) * 3 + torch.tensor([500.0, -1000.0])).float()),
+        (_draw(12, 12, 3).float(), _draw(13, 1, 3).float()),  # one test example: its own std would be 0
+        (_draw(14, 3, 2).float(), (_draw(15, 20, 2) * 5).float()),  # more test than training examples
+    ],
+    "batchnorm_train": [
+        (_ROWS, torch.tensor([1.5, 0.5, 2.0]), torch.tensor([0.1, -0.2, 0.3]), 1e-5),  # only eps keeps 0/0 away
+        # far from 0 with a small spread, in float64: E[x²] - E[x]² cancels catastrophically
+        (_draw(16, 3, 2) * 0.01 + 1e5, torch.tensor([1.0, 2.0], dtype=torch.float64),
+         torch.tensor([0.0, 1.0], dtype=torch.float64), 1e-8),
+        ((_draw(17, 5, 6) * 0.05).float(), torch.ones(6), torch.zeros(6), 0.1),  # eps larger than the variance
+    ],
+    "running_update": [
+        (_draw(18, 3).float(), _draw(19, 3).abs().float() + 0.5, (_draw(22, 5, 3) * 2).float(), 0.0),  # no update
+        (torch.zeros(4), torch.ones(4), (_draw(23, 2, 4) + 3).float(), 0.3),  # two examples: N - 1 = 1
+        (torch.full((2,), 5.0), torch.full((2,), 4.0), (_draw(24, 16, 2) * 10 - 5).float(), 0.01),
+    ],
+    "batchnorm_input_grad": [
+        (_ROWS.double(), _G64, _UP64[:4], 1e-3),  # zero batch variance: only the mean's path is left
+        (_X64, _G64, torch.tensor([[1.0, -2.0, 0.5]], dtype=torch.float64).repeat(6, 1), 1e-5),  # a shift: 0
+        (_X64, _G64, _X64 - _X64.mean(0), 1e-5),  # upstream along x̂: the variance's path cancels it
+        (_X64[:2], _G64, _UP64[:2], 1e-5),  # two examples
+    ],
 }
