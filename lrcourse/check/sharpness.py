@@ -36,7 +36,8 @@ def rescale_two_layer(fn: Callable[..., Sequence[torch.Tensor]]) -> None:
         flat(fn),
         None,
         cases,
-        hint="relu(α z) = α relu(z) for α > 0: scale the first layer's weight AND bias by α, divide the second weight by α.",
+        hint="ReLU is positively homogeneous, relu(α z) = α relu(z) for α > 0: make every part of the hidden "
+        "pre-activation α times larger, then undo the factor where the hidden layer is read.",
         tol=1e-5,
     )
 
@@ -70,7 +71,8 @@ def power_iteration(fn: Callable[[Callable[[torch.Tensor], torch.Tensor], int, i
         student,
         None,
         [(m,) for m in mats],
-        hint="start from a vector with no zero coordinates, repeat v ← Hv / ‖Hv‖, and return the Rayleigh quotient vᵀHv.",
+        hint="apply the matrix again and again, renormalizing, so that the top eigenvector's component takes over "
+        "(all iters steps: a small eigengap converges slowly), then read the eigenvalue off the final vector.",
         tol=1e-3,
     )
 
@@ -97,7 +99,8 @@ def box_sharpness(fn: Callable[[torch.Tensor, torch.Tensor, float], float]) -> N
             (t([4.0]), t([-3.0]), 5e-4),
             (t([0.0, 2.0]), t([1.0, 0.0]), 0.1),  # a flat direction adds nothing
         ],
-        hint="each term ½ h θ² grows fastest by pushing θ_i away from 0 to the edge of its box, δ_i = sign(θ_i)·ε(|θ_i|+1).",
+        hint="the maximum is at a corner of the box: push each coordinate to the edge of its own box (whose size "
+        "grows with |θ_i|), away from 0, and normalize the rise as the chapter's definition does.",
         tol=1e-5,
     )
 
@@ -126,5 +129,6 @@ def sam_gradient(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]
             (t([1.0, 4.0, 0.5], dtype=torch.float64), t([0.0, 0.0, 0.0], dtype=torch.float64), 0.05),  # at the minimum
             (t([0.1, 100.0], dtype=torch.float64), t([3.0, -0.01], dtype=torch.float64), 0.5),
         ],
-        hint="g = h*theta; move to theta + rho*g/‖g‖ (stay put when g = 0) and return the gradient there, h*(theta + eps).",
+        hint="take the ascent step of length rho along the normalized gradient, then return the quadratic's "
+        "gradient at that perturbed point; at the minimum (zero gradient) there is no step.",
     )

@@ -32,7 +32,26 @@ REFERENCES = {
     "sam_gradient": _sam_gradient,
 }
 
+def _psd(seed: int, eigenvalues: list[float]) -> torch.Tensor:
+    """A float32 symmetric matrix with these eigenvalues and random eigenvectors (built in float64)."""
+    g = torch.Generator().manual_seed(seed)
+    q = torch.linalg.qr(torch.randn(len(eigenvalues), len(eigenvalues), generator=g, dtype=torch.float64)).Q
+    return (q @ torch.diag(torch.tensor(eigenvalues, dtype=torch.float64)) @ q.T).float()
+
+
+def _rank_one(seed: int, n: int) -> torch.Tensor:
+    u = torch.randn(n, 1, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    return (u @ u.T).float()
+
+
 HIDDEN = {
+    "power_iteration": [
+        (_psd(30, [4.0, 4.0, 1.0, 0.5, 0.0]),),  # the top eigenvalue twice: any vector of that plane will do
+        (_psd(31, [5.0, 4.9, 1.0, 0.1]),),  # a small gap: only all `iters` steps get there
+        (torch.tensor([[7.0]]),),  # n = 1
+        (_rank_one(32, 6),),  # rank one: every other eigenvalue is 0
+        (_psd(33, [2000.0, 300.0, 1.0, 1.0, 0.0, 0.0]),),  # a large scale
+    ],
     "rescale_two_layer": [(torch.ones(2, 2), torch.tensor([0.5, -0.5]), torch.tensor([[1.0, 2.0]]), 3.0)],
     "box_sharpness": [(torch.tensor([1.0, 8.0]), torch.tensor([0.5, -0.25]), 0.05)],
     "sam_gradient": [(torch.tensor([2.0, 0.5]), torch.tensor([1.0, -3.0]), 0.2)],
