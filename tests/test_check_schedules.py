@@ -10,11 +10,31 @@ from lrcourse.check import CheckFailed
 from lrcourse.check import schedules as chk
 
 
-def _sgdr(t, hi, t0, mult, lo):
-    ti = t0
-    while t >= ti:
-        t, ti = t - ti, ti * mult
-    return lo + (hi - lo) * (1 + math.cos(math.pi * t / ti)) / 2
+def _first_below(x, hi, t0, mult, lo):
+    if x > hi:
+        return 0
+    if x <= lo:
+        return None
+    start, length = 0, t0
+    while True:  # inside a cycle of `length` steps the rate is below x once cos(pi t / length) < c
+        t = math.floor(length * math.acos(2 * (x - lo) / (hi - lo) - 1) / math.pi) + 1
+        if t < length:
+            return start + t
+        if mult == 1:
+            return None
+        start, length = start + length, length * mult
+
+
+def _walk_below(x, hi, t0, mult, lo, limit=10**5):
+    """Walk SGDR step by step (right wherever the answer comes within `limit` steps)."""
+    t_cur, t_i = 0, t0
+    for step in range(limit):
+        if lo + (hi - lo) * (1 + math.cos(math.pi * t_cur / t_i)) / 2 < x:
+            return step
+        t_cur += 1
+        if t_cur == t_i:
+            t_cur, t_i = 0, t_i * mult
+    return None
 
 
 def _restarts(t0, mult, total):
@@ -24,17 +44,6 @@ def _restarts(t0, mult, total):
         length *= mult
         at += length
     return out
-
-
-def _warm(t, peak, w, total):
-    if t < w:
-        return peak * t / w
-    return peak * (1 + math.cos(math.pi * min(t - w, total - w) / (total - w))) / 2
-
-
-def _tri2(t, lo, hi, n):
-    cycle, x = divmod(t, 2 * n)
-    return lo + (hi - lo) * (1 - abs(x / n - 1)) / 2**cycle
 
 
 def _floor(lr, T, h, s, x0):
@@ -56,11 +65,7 @@ def _growth(lo, hi, n, h):
 
 
 RIGHT = {
-    "time_based_decay": lambda lr0, k, t: lr0 / (1 + k * t),
-    "linear_warmup": _warm,
-    "noam": lambda s, d, w: d**-0.5 * min((s + 1) ** -0.5, (s + 1) * w**-1.5),
-    "triangular2": _tri2,
-    "sgdr": _sgdr,
+    "sgdr_first_below": _first_below,
     "sgdr_restarts": _restarts,
     "noise_floor_loss": _floor,
     "wsd_schedule": _wsd,
@@ -69,27 +74,12 @@ RIGHT = {
 }
 
 WRONG = {
-    "time_based_decay": [
-        lambda lr0, k, t: lr0 / (k * t + 1e-12),  # forgot the 1
-        lambda lr0, k, t: lr0 * math.exp(-k * t),  # exponential instead
-    ],
-    "linear_warmup": [
-        lambda t, peak, w, total: peak * min(1, t / w),  # no decay after warmup
-        lambda t, peak, w, total: _warm(t, peak, w, total + w),  # cosine over the whole run, not the rest
-        lambda t, peak, w, total: peak * (t + 1) / w if t < w else _warm(t, peak, w, total),  # off by one
-    ],
-    "noam": [
-        lambda s, d, w: d**-0.5 * min(max(s, 1) ** -0.5, max(s, 1) * w**-1.5),  # t = step
-        lambda s, d, w: min((s + 1) ** -0.5, (s + 1) * w**-1.5),  # no d_model factor
-    ],
-    "triangular2": [
-        lambda t, lo, hi, n: lo + (hi - lo) * (1 - abs((t % (2 * n)) / n - 1)),  # triangular
-        lambda t, lo, hi, n: lo + (hi - lo) * (1 - abs((t % (2 * n)) / n - 1)) / 2 ** (t // n),  # halves per half
-    ],
-    "sgdr": [
-        lambda t, hi, t0, mult, lo: _sgdr(t, hi, t0, 1, lo),  # ignores T_mult
-        lambda t, hi, t0, mult, lo: lo + (hi - lo) * (1 + math.cos(math.pi * (t % t0) / t0)) / 2 if mult == 1
-        else _sgdr(t, hi, t0, mult, 0.0),  # drops eta_min when T_mult > 1
+    "sgdr_first_below": [
+        lambda x, hi, t0, mult, lo: _first_below(x, hi, t0, 1, lo),  # only ever looks at the first cycle
+        lambda x, hi, t0, mult, lo: None if x > hi else _first_below(x, hi, t0, mult, lo),  # nothing above the peak
+        lambda x, hi, t0, mult, lo: _first_below(x, hi, t0, mult, 0.0),  # forgets eta_min
+        lambda x, hi, t0, mult, lo: _walk_below(x, hi, t0, mult, lo),  # walks the steps: a billion is too many
+        lambda x, hi, t0, mult, lo: (lambda r: r if r is None else r - 1)(_first_below(x, hi, t0, mult, lo)),  # at or below
     ],
     "sgdr_restarts": [
         lambda t0, mult, total: [0, *_restarts(t0, mult, total)],  # counts step 0

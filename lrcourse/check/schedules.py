@@ -1,7 +1,4 @@
-"""Checkers for the schedule chapters: decay and warmup (4), cyclical rates and restarts (5).
-
-Each exercise asks for a function of the schedule's parameters and the ``step``.
-"""
+"""Checkers for the schedule chapters: decay and warmup (4), cyclical rates and restarts (5)."""
 
 from __future__ import annotations
 
@@ -12,11 +9,7 @@ import torch
 from . import CheckFailed, compare
 
 __all__ = [
-    "time_based_decay",
-    "linear_warmup",
-    "noam",
-    "triangular2",
-    "sgdr",
+    "sgdr_first_below",
     "sgdr_restarts",
     "noise_floor_loss",
     "wsd_schedule",
@@ -25,103 +18,37 @@ __all__ = [
 ]
 
 
-def time_based_decay(fn: Callable[[float, float, int], float]) -> None:
-    """Check ``fn(lr0, k, step)``: time-based decay ``lr0 / (1 + k·step)``.
+def sgdr_first_below(fn: Callable[[float, float, int, int, float], int | None]) -> None:
+    """Check ``fn(x, lr_max, T_0, T_mult, eta_min)``: the first step at which SGDR's rate is below ``x``
+    (strictly), or ``None`` if no step's rate ever is.
 
-    >>> time_based_decay(lambda lr0, k, t: lr0 / (1 + k) ** t)  # doctest: +ELLIPSIS
+    SGDR anneals from ``lr_max`` towards ``eta_min`` along half a cosine in every cycle, and
+    cycle ``i`` lasts ``T_0 * T_mult**i`` steps.
+
+    >>> sgdr_first_below(lambda x, hi, t0, mult, lo: None)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lrcourse.check.CheckFailed: ❌ time_based_decay(0.1, 0.01, 100): expected 0.05, got 0.036971121232911894. Hint: ...
+    lrcourse.check.CheckFailed: ❌ sgdr_first_below(0.2, 0.1, 10, 1, 0.0): expected 0, got None. Hint: ...
     """
     compare(
-        "time_based_decay",
+        "sgdr_first_below",
         fn,
         None,
-        [(0.1, 0.01, 0), (0.1, 0.01, 100), (1.0, 0.5, 3), (0.3, 0.0, 50), (2.0, 1.0, 1), (0.05, 1e-3, 10_000)],
-        hint="divide lr0 by (1 + k * step); at step 0 the rate is lr0, and it halves when k * step = 1.",
-        tol=1e-9,
-    )
-
-
-def linear_warmup(fn: Callable[[int, float, int, int], float]) -> None:
-    """Check ``fn(step, peak, warmup_steps, total)``: linear warmup from 0, then cosine to 0.
-
-    For ``step < warmup_steps`` the rate is ``peak · step / warmup_steps``; afterwards a
-    cosine decay from ``peak`` over the remaining ``total − warmup_steps`` steps.
-
-    >>> linear_warmup(lambda t, peak, w, total: peak * min(1, t / w))  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    lrcourse.check.CheckFailed: ❌ linear_warmup(55, 0.1, 10, 100): expected 0.05, got 0.1. Hint: ...
-    """
-    compare(
-        "linear_warmup",
-        fn,
-        None,
-        [(0, 0.1, 10, 100), (5, 0.1, 10, 100), (10, 0.1, 10, 100), (55, 0.1, 10, 100),
-         (100, 0.1, 10, 100), (1, 1.0, 1, 5), (0, 2.0, 1, 5), (3, 1.0, 4, 20)],
-        hint="below warmup_steps return peak * step / warmup_steps; from there on run a cosine "
-        "that starts at peak with its own clock (step - warmup_steps) and lasts total - warmup_steps.",
-        tol=1e-9,
-    )
-
-
-def noam(fn: Callable[[int, int, int], float]) -> None:
-    """Check ``fn(step, d_model, warmup)``: the Transformer schedule with ``t = step + 1``.
-
-    >>> noam(lambda s, d, w: min((s + 1) ** -0.5, (s + 1) * w**-1.5))  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    lrcourse.check.CheckFailed: ❌ noam(0, 512, 4000): expected 1.746928107421711e-07, got 3.952847075210474e-06. Hint: ...
-    """
-    compare(
-        "noam",
-        fn,
-        None,
-        [(0, 512, 4000), (3999, 512, 4000), (4000, 512, 4000), (100_000, 512, 4000), (0, 1, 1), (9, 64, 10)],
-        hint="d_model ** -0.5 * min(t ** -0.5, t * warmup ** -1.5) with t = step + 1 (so step 0 is fine).",
-        tol=1e-9,
-    )
-
-
-def triangular2(fn: Callable[[int, float, float, int], float]) -> None:
-    """Check ``fn(step, base_lr, max_lr, step_size)``: the triangle wave whose height halves every cycle.
-
-    >>> triangular2(lambda t, lo, hi, n: lo)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    lrcourse.check.CheckFailed: ❌ triangular2(5, 0.1, 1.0, 5): expected 1.0, got 0.1. Hint: ...
-    """
-    compare(
-        "triangular2",
-        fn,
-        None,
-        [(0, 0.1, 1.0, 5), (5, 0.1, 1.0, 5), (7, 0.1, 1.0, 5), (10, 0.1, 1.0, 5), (15, 0.1, 1.0, 5),
-         (25, 0.1, 1.0, 5), (3, 0.0, 1.0, 1), (4, 0.2, 0.2, 3), (61, 0.01, 0.5, 20)],
-        hint="a cycle lasts 2*step_size steps; inside it the height rises 0 -> 1 -> 0 linearly; "
-        "multiply the amplitude (max_lr - base_lr) by 1 / 2**cycle with cycle = step // (2*step_size).",
-        tol=1e-9,
-    )
-
-
-def sgdr(fn: Callable[[int, float, int, int, float], float]) -> None:
-    """Check ``fn(step, lr_max, T_0, T_mult, eta_min)``: cosine annealing with warm restarts.
-
-    >>> sgdr(lambda t, hi, t0, mult, lo: hi)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    lrcourse.check.CheckFailed: ❌ sgdr(9, 0.1, 10, 1, 0.0): expected 0.0024471741852423235, got 0.1. Hint: ...
-    """
-    compare(
-        "sgdr",
-        fn,
-        None,
-        [(0, 0.1, 10, 1, 0.0), (9, 0.1, 10, 1, 0.0), (10, 0.1, 10, 1, 0.0), (25, 0.1, 10, 1, 0.001),
-         (10, 1.0, 10, 2, 0.0), (29, 1.0, 10, 2, 0.0), (30, 1.0, 10, 2, 0.0), (100, 1.0, 4, 3, 0.1),
-         (5, 0.5, 1, 2, 0.0)],
-        hint="find the current cycle first: subtract cycle lengths T_0, T_0*T_mult, ... while the step "
-        "is at least the current length; then use the cosine formula with T_cur / T_i.",
-        tol=1e-9,
+        [
+            (0.2, 0.1, 10, 1, 0.0),  # above the peak: the first step already is below
+            (0.1, 0.1, 10, 1, 0.0),  # the peak itself: strictly below
+            (0.06, 0.1, 10, 1, 0.0),
+            (0.0625, 0.25, 128, 2, 0.0),  # a quarter of the peak, as a cycle's bottom in this chapter
+            (0.05, 1.0, 4, 2, 0.0),  # the first cycle never gets that low; the second does
+            (0.05, 1.0, 4, 1, 0.0),  # ...and with T_mult = 1 no cycle does
+            (0.001, 0.1, 10, 2, 0.001),  # eta_min itself is never undershot
+            (0.0101, 0.5, 10, 2, 0.01),
+            (0.3, 1.0, 10**9, 2, 0.0),  # a billion steps per cycle: too many to walk
+        ],
+        hint="every cycle is the same half cosine from lr_max towards eta_min, only longer: invert the cosine to "
+        "find where a cycle of a given length crosses x, and take the first whole step past the crossing if the "
+        "cycle has that step; if not, a longer cycle gets closer to eta_min (with T_mult = 1 none does). Mind x "
+        "above lr_max and x at or below eta_min.",
     )
 
 
@@ -138,8 +65,8 @@ def sgdr_restarts(fn: Callable[[int, int, int], list[int]]) -> None:
         fn,
         None,
         [(10, 1, 35), (10, 2, 100), (10, 2, 70), (1, 2, 40), (5, 3, 200), (50, 1, 50)],
-        hint="cycles last T_0, T_0*T_mult, T_0*T_mult**2, ...; a restart happens where one ends. "
-        "Return a list of ints; a cycle ending exactly at total does not count.",
+        hint="a restart happens where a cycle ends, and each cycle is T_mult times as long as the one before; "
+        "return a list of ints, without step 0, and a cycle that ends exactly at total does not count.",
     )
 
 
@@ -159,8 +86,9 @@ def noise_floor_loss(fn: Callable[[float, int, float, float, float], float]) -> 
         None,
         [(0.1, 0, 1.0, 1.0, 2.0), (0.1, 1, 1.0, 1.0, 2.0), (0.05, 600, 1.0, 1.0, 2.0), (0.5, 600, 1.0, 1.0, 2.0),
          (0.01, 100, 2.0, 0.5, 1.0), (1.0, 10, 1.0, 1.0, 3.0), (0.3, 40, 5.0, 2.0, 1.0)],
-        hint="track the variance v_t = E[x_t^2]: v_{t+1} = (1 - lr*h)**2 * v_t + (lr*sigma)**2 with v_0 = x0**2, "
-        "sum the geometric series, and return h/2 * v_T (mind lr*h = 1, where (1 - lr*h)**2 = 0).",
+        hint="the mean loss is h/2 times E[x_t^2]: write how E[x^2] changes in one step (the noise is independent "
+        "of x), unroll it over all the steps as a geometric series, and mind the edge cases where the series' "
+        "ratio is 0 or 1.",
         tol=1e-9,
     )
 
@@ -180,8 +108,8 @@ def wsd_schedule(fn: Callable[[int, float, int, int, int], float]) -> None:
         [(0, 0.1, 100, 10, 20), (5, 0.1, 100, 10, 20), (10, 0.1, 100, 10, 20), (50, 0.1, 100, 10, 20),
          (80, 0.1, 100, 10, 20), (90, 0.1, 100, 10, 20), (100, 0.1, 100, 10, 20), (150, 0.1, 100, 10, 20),
          (3, 1.0, 10, 0, 10), (7, 2.0, 12, 4, 8)],
-        hint="three pieces: lr * step / warmup_steps below warmup_steps; lr until total - decay_steps; "
-        "then a straight line down to 0 at total (and 0 after it).",
+        hint="three pieces: a linear rise from 0 over the warmup, a flat stretch, and a straight line that "
+        "reaches 0 exactly at total (and stays there); check the rate at each piece's first and last step.",
         tol=1e-9,
     )
 
@@ -209,7 +137,8 @@ def noam_peak(fn: Callable[[int, int], tuple[int, float]]) -> None:
         pair if fn is not None and fn is not Ellipsis else fn,
         None,
         [(512, 4000), (64, 10), (1024, 1), (256, 37)],
-        hint="the rise t·warmup^-3/2 and the fall t^-1/2 meet at one t, and t = step + 1.",
+        hint="the rate is the smaller of a rising and a falling branch, so it peaks where they meet; find that "
+        "t, then mind that t counts from 1 while steps count from 0.",
         tol=1e-12,
     )
 
@@ -230,7 +159,8 @@ def cycle_growth(fn: Callable[[float, float, int, float], float]) -> None:
         None,
         [(0.075, 0.3, 10, 12.0), (0.1, 0.4, 10, 12.0), (0.02, 0.2, 10, 12.0), (0.01, 0.01, 3, 1.0),
          (0.05, 0.5, 5, 3.0), (0.2, 0.9, 7, 2.5)],
-        hint="multiply abs(1 - lr * h) over the 2 * step_size steps of one cycle, with lr the triangle wave "
-        "base_lr + (max_lr - base_lr) * (1 - abs(t / step_size - 1)).",
+        hint="one step multiplies x by 1 - lr * h, so one cycle multiplies |x| by the product of those factors' "
+        "sizes over its 2 * step_size steps, each at the triangle wave's rate (base_lr at the cycle's first step, "
+        "max_lr at step step_size).",
         tol=1e-9,
     )

@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
+import math
 from itertools import count, takewhile
 
 import torch
 
 from lrcourse import schedules as sch
+
+
+def _first_below(x: float, hi: float, t0: int, mult: int, lo: float) -> int | None:
+    """Cycle by cycle: where the cosine crosses x, then the library's own rounding decides the step."""
+    f = sch.cosine_restarts(hi, t0, mult, lo)
+    if x > hi:
+        return 0
+    if x <= lo:
+        return None
+    start, length, c = 0, t0, 2 * (x - lo) / (hi - lo) - 1
+    while True:
+        t = math.floor(length * math.acos(c) / math.pi) + 1
+        while t > 0 and f(start + t - 1) < x:
+            t -= 1
+        while t < length and not f(start + t) < x:
+            t += 1
+        if t < length:
+            return start + t
+        if mult == 1:
+            return None
+        start, length = start + length, length * mult
 
 
 def _restarts(t0: int, mult: int, total: int) -> list[int]:
@@ -36,11 +58,7 @@ def _cycle_growth(base_lr: float, max_lr: float, step_size: int, h: float) -> fl
 
 
 REFERENCES = {
-    "time_based_decay": lambda lr0, k, t: sch.time_based(lr0, k)(t),
-    "linear_warmup": lambda t, peak, w, total: sch.warmup(sch.cosine(peak, total - w), w)(t),
-    "noam": lambda s, d, w: sch.transformer(d, w)(s),
-    "triangular2": lambda t, lo, hi, n: sch.cyclic(lo, hi, n, mode="triangular2")(t),
-    "sgdr": lambda t, hi, t0, mult, lo: sch.cosine_restarts(hi, t0, mult, lo)(t),
+    "sgdr_first_below": _first_below,
     "sgdr_restarts": _restarts,
     "noise_floor_loss": _noise_floor_loss,
     "wsd_schedule": lambda t, lr, total, w, d: sch.wsd(lr, total, w, d)(t),
@@ -49,11 +67,8 @@ REFERENCES = {
 }
 
 HIDDEN = {
-    "time_based_decay": [(0.4, 0.2, 7)],
-    "linear_warmup": [(7, 0.3, 8, 40), (30, 0.3, 8, 40)],
-    "noam": [(499, 128, 500), (12, 16, 3)],
-    "triangular2": [(33, 0.05, 0.8, 6), (12, 0.0, 1.0, 6)],
-    "sgdr": [(17, 0.2, 5, 2, 0.01), (44, 1.0, 3, 3, 0.0)],
+    "sgdr_first_below": [(0.3, 1.0, 7, 3, 0.1), (0.0002, 0.1, 5, 2, 0.0), (0.9, 1.0, 3, 1, 0.5),
+                         (1e-3, 1.0, 10**8, 3, 0.0), (0.02, 0.1, 6, 1, 0.03)],
     "sgdr_restarts": [(3, 3, 100), (7, 1, 29)],
     "noise_floor_loss": [(0.2, 25, 3.0, 0.5, 1.5), (0.5, 7, 2.0, 1.0, 1.0)],
     "wsd_schedule": [(11, 0.5, 30, 6, 10), (2, 0.5, 30, 6, 10)],
