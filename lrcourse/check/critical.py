@@ -41,9 +41,9 @@ def nesterov_max_lr(fn: Callable[[float, float], float]) -> None:
         fn,
         None,
         [(1.0, 0.0), (1.0, 0.9), (4.0, 0.5), (10.0, 0.99), (0.5, 0.3)],
-        hint="with a = 1 - lr*h, x_{t+1} = a((1 + mu) x_t - mu x_{t-1}); both roots of "
-        "z^2 - a(1 + mu) z + a mu lie inside the unit circle iff |a mu| < 1 and 1 ± a(1 + mu) + a mu > 0 "
-        "(mu = 0 must give chapter 1's 2/h).",
+        hint="eliminate the momentum buffer to get a linear recursion in x_t and x_{t-1}; it converges while both "
+        "roots of its characteristic polynomial lie inside the unit circle: find the rate at which one first leaves "
+        "it (mu = 0 must give chapter 1's 2/h).",
         tol=1e-4,
     )
     h, mu = 1.0, 0.9

@@ -47,8 +47,8 @@ def slanted_triangular_lr(fn: Callable[[float, int, float, float, int], float]) 
             (0.01, 100, 0.1, 32, 100),  # the end: back to max_lr / ratio
             (1.0, 50, 0.2, 10, 20),
         ],
-        hint="cut = floor(total*cut_frac); p = t/cut before it, 1-(t-cut)/(cut*(1/cut_frac-1)) after; "
-        "lr = max_lr*(1+p*(ratio-1))/ratio.",
+        hint="follow ULMFiT's definition: a linear rise over the first cut steps (cut = total·cut_frac, rounded "
+        "down), then a linear fall over the rest, from max_lr/ratio up to max_lr and back.",
         tol=1e-9,
     )
 
@@ -74,7 +74,7 @@ def slice_lrs(fn: Callable[[float, float, int], list[float]]) -> None:
     """Check ``fn(lr_lo, lr_hi, n_groups)``: fastai's ``slice(lr_lo, lr_hi)``, rates spaced geometrically, input group first.
 
     The input group gets ``lr_lo``, the head ``lr_hi`` (a single group gets ``lr_hi``), and
-    neighbouring groups differ by the same factor ``(lr_hi / lr_lo) ** (1 / (n_groups - 1))``.
+    neighbouring groups differ by the same factor.
 
     >>> slice_lrs(lambda lo, hi, n: [lo] * n)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -86,8 +86,8 @@ def slice_lrs(fn: Callable[[float, float, int], list[float]]) -> None:
         lambda *a: [float(v) for v in fn(*a)],
         None,
         [(1e-3, 0.1, 4), (1e-4, 1e-2, 3), (0.01, 0.01, 5), (0.003, 0.3, 1)],
-        hint="neighbouring groups differ by one constant factor r with lr_lo * r**(n_groups - 1) = lr_hi; "
-        "the input group gets lr_lo and the head lr_hi.",
+        hint="geometric spacing: one constant ratio between neighbours, chosen so that the input group gets lr_lo "
+        "and the head lr_hi (how many ratios lie between them?); a single group gets lr_hi.",
         tol=1e-9,
     )
 
@@ -107,6 +107,7 @@ def stlr_mean(fn: Callable[[float, float], float]) -> None:
         lambda *a: float(fn(*a)),
         None,
         [(0.01, 32.0), (1.0, 1.0), (0.3, 10.0), (2.0, 1000.0)],
-        hint="the rate is max_lr*(1 + p*(ratio-1))/ratio and is linear in p; average p over the rise and the fall.",
+        hint="the rate is a linear function of the schedule's position p, which runs from 0 to 1 and back: "
+        "average p over the rise and over the fall (cut_frac drops out).",
         tol=1e-6,
     )
