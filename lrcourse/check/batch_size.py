@@ -3,57 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
-from . import compare
+from . import CheckFailed, compare
 
-__all__ = ["scaled_lr", "warmup_length", "minibatch_noise", "noise_preserving_lr", "batch_for_step_budget", "lars_update"]
-
-
-def scaled_lr(fn: Callable[[float, int, int], float]) -> None:
-    """Check ``fn(base_lr, base_batch, batch)``: the linear scaling rule.
-
-    >>> scaled_lr(lambda lr, b0, b: lr)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    lrcourse.check.CheckFailed: ❌ scaled_lr(0.1, 256, 1024): expected 0.4, got 0.1. Hint: ...
-    """
-    compare(
-        "scaled_lr",
-        fn,
-        None,
-        [(0.1, 256, 1024), (0.1, 256, 256), (0.1, 256, 64), (0.05, 128, 8192), (1.0, 1, 3)],
-        hint="the learning rate grows by the same factor as the batch: lr * batch / base_batch.",
-    )
-
-
-def warmup_length(fn: Callable[[float, int, int, int], int]) -> None:
-    """Check ``fn(warmup_epochs, n_train, per_device, world_size)``: warmup steps of a data-parallel run.
-
-    >>> warmup_length(lambda e, n, b, w: 0)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    lrcourse.check.CheckFailed: ❌ warmup_length(5, 50000, 128, 8): expected 245, got 0. Hint: ...
-    """
-    compare(
-        "warmup_length",
-        fn,
-        None,
-        [(5, 50_000, 128, 8), (5, 50_000, 128, 1), (1, 4000, 64, 2), (0, 4000, 64, 4), (0.5, 1000, 30, 1)],
-        hint="one step consumes per_device * world_size examples; count the steps in warmup_epochs "
-        "epochs and round up (math.ceil).",
-    )
-
-
-
+__all__ = ["minibatch_noise", "adam_batch_rule", "batch_for_step_budget", "lars_relative_step"]
 
 
 def minibatch_noise(fn: Callable[[torch.Tensor, int], float]) -> None:
     """Check ``fn(per_example_grads, b)``: expected ``‖ĝ_b − g‖²`` for a batch of ``b`` drawn with replacement.
 
-    ``per_example_grads`` has one row per example; the answer is ``tr(Σ) / b`` with ``Σ``
-    their covariance (divided by ``N``).
+    ``per_example_grads`` has one row per example, the whole population the batch is drawn from.
 
     >>> minibatch_noise(lambda g, b: 0.0)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -74,32 +36,10 @@ def minibatch_noise(fn: Callable[[torch.Tensor, int], float]) -> None:
             (torch.ones(5, 2), 4),  # identical gradients: no noise at all
             (torch.tensor([[1.0], [-1.0]]), 2),
         ],
-        hint="average over examples the squared distance of each row from the mean row "
-        "(that is tr(Σ), with Σ divided by N), then divide by b.",
+        hint="the noise of a mean of b independent draws is the noise of one draw divided by b; one draw's "
+        "noise is the spread of the rows around their mean (centre them, and average over N, not N - 1).",
         tol=1e-5,
     )
-
-
-def noise_preserving_lr(fn: Callable[[float, int, int], float]) -> None:
-    """Check ``fn(base_lr, base_batch, batch)``: the rate that keeps the variance of an SGD update fixed.
-
-    An update is ``lr`` times a mini-batch gradient whose noise has variance ``tr Σ / batch``.
-
-    >>> noise_preserving_lr(lambda lr, b0, b: lr)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    lrcourse.check.CheckFailed: ❌ noise_preserving_lr(0.1, 256, 1024): expected 0.2, got 0.1. Hint: ...
-    """
-    compare(
-        "noise_preserving_lr",
-        fn,
-        None,
-        [(0.1, 256, 1024), (0.1, 256, 64), (3e-4, 32, 4096), (0.5, 100, 100)],
-        hint="the update's noise variance is lr² · tr Σ / B; hold lr² / B fixed and solve for lr.",
-    )
-
-
-
 
 
 def batch_for_step_budget(fn: Callable[[float, float, float], float]) -> None:
@@ -118,41 +58,74 @@ def batch_for_step_budget(fn: Callable[[float, float, float], float]) -> None:
         fn,
         None,
         [(1000, 100, 2000), (1000, 100, 1100), (1000, 100, 1300), (1000, 300, 1400), (1000, 100, 1000), (500, 64, 300)],
-        hint="solve s_min * (1 + b_noise / B) <= max_steps for B and round up; "
-        "no batch can go below s_min steps.",
+        hint="solve the step model for the batch and take the smallest whole batch that fits (round the "
+        "right way); no batch, however large, takes fewer than s_min steps.",
     )
 
 
+def _four(fn: Callable[..., Any]) -> Callable[..., torch.Tensor]:
+    def wrapped(*args: Any) -> torch.Tensor:
+        out = fn(*args)
+        if not isinstance(out, tuple | list) or len(out) != 4:
+            raise CheckFailed(f"❌ adam_batch_rule: return a tuple (lr, beta1, beta2, eps), got {out!r}.")
+        return torch.tensor([float(v) for v in out], dtype=torch.float64)
+
+    return wrapped
 
 
+def adam_batch_rule(fn: Callable[[float, float, float, float, int, int], tuple[float, float, float, float]]) -> None:
+    """Check ``fn(lr, beta1, beta2, eps, base_batch, batch) -> (lr, beta1, beta2, eps)``: Adam's hyperparameters
+    for ``batch`` under Malladi et al.'s square-root scaling rule (given ``batch / base_batch`` times
+    ``1 - beta1`` stays at most 1).
 
-def lars_update(fn: Callable[[torch.Tensor, torch.Tensor, float, float, float], torch.Tensor]) -> None:
-    """Check ``fn(w, g, lr, trust, wd)``: the change of one tensor ``w`` in a LARS step without momentum.
-
-    ``-lr * trust * ‖w‖ / (‖g‖ + wd ‖w‖) * (g + wd w)``, with the ratio taken as 1 when ``‖w‖`` or
-    ``‖g‖`` is 0.
-
-    >>> lars_update(lambda w, g, lr, trust, wd: -lr * g)  # doctest: +ELLIPSIS
+    >>> adam_batch_rule(lambda lr, b1, b2, eps, b0, b: (lr * (b / b0) ** 0.5, b1, b2, eps))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lrcourse.check.CheckFailed: ❌ lars_update([[-2.310411800234176, -0.3732508612577643, -1.06081667854..., [[-0.00104188285970033, 0.0009736130210479112, -7.4419447..., 2.0, 0.001, 0.0): expected [[0.0019531570711929045, -0.0018251755837620403, 0.000139..., got [[0.00208376571940066, -0.0019472260420958223, 0.00014883.... Hint: ...
+    lrcourse.check.CheckFailed: ❌ adam_batch_rule(0.001, 0.9, 0.999, 1e-08, 256, 1024): expected [0.002, 0.6000000000000001, 0.996, 5e-09], got [0.002, 0.9, 0.999, 1e-08]. Hint: ...
     """
-    gen = torch.Generator().manual_seed(0)
-    w = torch.randn(8, 5, generator=gen, dtype=torch.float64)
-    g = 1e-3 * torch.randn(8, 5, generator=gen, dtype=torch.float64)
     compare(
-        "lars_update",
-        fn,
+        "adam_batch_rule",
+        fn if fn is None or fn is Ellipsis else _four(fn),
         None,
         [
-            (w, g, 2.0, 0.001, 0.0),
-            (w, 100 * g, 2.0, 0.001, 0.0),  # the same step: only the gradient's direction counts
-            (3 * w, g, 2.0, 0.001, 0.0),  # three times the step: it is a fraction of the weight norm
-            (w, g, 2.0, 0.001, 5e-4),  # weight decay enters the denominator and the direction
-            (torch.zeros(4, dtype=torch.float64), torch.ones(4, dtype=torch.float64), 1.0, 0.01, 0.0),  # a zero tensor: ratio 1
-            (w[0], g[0], 10.0, 0.02, 1e-3),
+            (1e-3, 0.9, 0.999, 1e-8, 256, 1024),  # PyTorch's defaults, a batch 4 times larger
+            (3e-4, 0.9, 0.98, 1e-6, 64, 64),  # the same batch: nothing changes
+            (1e-3, 0.9, 0.999, 1e-8, 1024, 256),  # a smaller batch: longer memories
+            (1e-3, 0.9, 0.999, 1e-8, 32, 320),  # 10 times: the momentum average forgets at once
+            (2e-3, 0.95, 0.99, 1e-6, 100, 900),
         ],
-        hint="the local rate is trust * ||w|| / (||g|| + wd * ||w||) (1 if a norm is 0); the step is "
-        "-lr * local * (g + wd * w).",
-        tol=1e-5,
+        hint="in the noise-dominated regime, count per example, not per step: how must the step's mean and "
+        "variance change so that the drift and the noise over one epoch stay put, how many steps must each "
+        "average remember to cover the same examples, and how does sqrt(v) scale with the batch (eps must follow it)?",
+        tol=1e-10,
+    )
+
+
+def lars_relative_step(fn: Callable[[float, float, float, float, float, float], float]) -> None:
+    """Check ``fn(w_norm, g_norm, cos, lr, trust, wd)``: ``‖Δw‖ / ‖w‖`` for one LARS step without momentum
+    (``scaling.LARS``), from the norms of ``w`` and ``g`` and the cosine of the angle between them.
+
+    >>> lars_relative_step(lambda w, g, cos, lr, trust, wd: lr * trust)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lrcourse.check.CheckFailed: ❌ lars_relative_step(5.0, 0.01, -1.0, 2.0, 0.001, 0.005): expected 0.000857142857142857..., got 0.002. Hint: ...
+    """
+    compare(
+        "lars_relative_step",
+        fn if fn is None or fn is Ellipsis else (lambda *a: float(fn(*a))),
+        None,
+        [
+            (5.0, 0.01, 0.3, 2.0, 1e-3, 0.0),  # no decay: the gradient's size does not matter...
+            (5.0, 100.0, -0.7, 2.0, 1e-3, 0.0),  # ...nor its direction
+            (5.0, 0.01, 1.0, 2.0, 1e-3, 5e-3),  # decay along the gradient
+            (5.0, 0.01, -1.0, 2.0, 1e-3, 5e-3),  # decay against it: they cancel in part
+            (5.0, 0.01, 0.0, 2.0, 1e-3, 2e-3),  # at a right angle
+            (5.0, 0.0, 0.0, 2.0, 1e-3, 1e-4),  # no gradient: the decay alone
+            (5.0, 0.0, 0.0, 2.0, 1e-3, 0.0),  # no gradient, no decay
+            (30.0, 2.0, 0.5, 10.0, 0.02, 1e-3),
+        ],
+        hint="write the step's length with the trust ratio in it: ||w|| cancels out of the relative step, "
+        "and what is left needs the length of g + wd * w, which the two norms and the angle give (law of "
+        "cosines); read what scaling.LARS does when a norm is 0.",
+        tol=1e-9,
     )
