@@ -13,10 +13,10 @@ __all__ = ["best_constant_lr", "gd_step", "guaranteed_decrease", "max_stable_lr"
 def gd_step(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]) -> None:
     """Check ``fn(w, grad, lr)``: the parameters after one step of gradient descent, a new tensor.
 
-    >>> gd_step(lambda w, g, lr: w + lr * g)  # doctest: +ELLIPSIS
+    >>> gd_step(lambda w, g, lr: w)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lrcourse.check.CheckFailed: ❌ gd_step([1.0, 2.0], [0.5, -1.0], 0.1): expected [0.949999988079071, 2.0999999046325684], got [1.0499999523162842, 1.899999976158142]. Hint: ...
+    lrcourse.check.CheckFailed: ❌ gd_step([1.0, 2.0], [0.5, -1.0], 0.1): expected [0.949999988079071, 2.0999999046325684], got [1.0, 2.0]. Hint: ...
     """
     t = torch.tensor
 

@@ -17,10 +17,10 @@ __all__ = ["rescale_two_layer", "power_iteration", "box_sharpness", "sam_gradien
 def rescale_two_layer(fn: Callable[..., Sequence[torch.Tensor]]) -> None:
     """Check ``fn(w1, b1, w2, alpha)``: Dinh et al.'s rescaling by ``α``, which leaves a ReLU net's function unchanged.
 
-    >>> rescale_two_layer(lambda w1, b1, w2, a: (a * w1, b1, w2 / a))  # doctest: +ELLIPSIS
+    >>> rescale_two_layer(lambda w1, b1, w2, a: (w1, b1, w2))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lrcourse.check.CheckFailed: ❌ rescale_two_layer([[1.5409960746765137, -0.293428897857666, -2.178789377212..., [-0.8566746115684509, 1.1006041765213013, -1.071187376976..., [[-0.5663174986839294, 0.3731146454811096, -0.89199531078..., 2.0): expected [3.0819921493530273, -0.586857795715332, -4.3575787544250..., got [3.0819921493530273, -0.586857795715332, -4.3575787544250.... Hint: ...
+    lrcourse.check.CheckFailed: ❌ rescale_two_layer([[1.5409960746765137, -0.293428897857666, -2.178789377212..., [-0.8566746115684509, 1.1006041765213013, -1.071187376976..., [[-0.5663174986839294, 0.3731146454811096, -0.89199531078..., 2.0): expected [3.0819921493530273, -0.586857795715332, -4.3575787544250..., got [1.5409960746765137, -0.293428897857666, -2.1787893772125.... Hint: ...
     """
 
     def flat(f: Callable[..., Sequence[torch.Tensor]]) -> Callable[..., torch.Tensor]:
