@@ -43,6 +43,7 @@ def stable_softmax(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
         ],
         hint="adding one constant to every logit of a row leaves its softmax unchanged: choose it so that no "
         "exponential overflows and not all of them underflow.",
+        tol=1e-4,  # exp(z - logsumexp(z)) is right too: in float32 at |z| = 1000 it is off by about 1.5e-5
     )
 
 

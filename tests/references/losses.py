@@ -50,7 +50,11 @@ def _logits(seed: int, n: int, k: int, scale: float = 1.0) -> torch.Tensor:
 
 
 HIDDEN = {
-    "stable_softmax": [(torch.tensor([[1000.0, 999.0, -5.0]]),)],
+    "stable_softmax": [
+        (torch.tensor([[1000.0, 999.0, -5.0]]),),
+        (torch.tensor([[1000.0, 0.0], [-1000.0, -999.0]]),),  # rows far apart: one shift for all underflows a row
+        (torch.tensor([[[1000.0, 0.0, -1.0], [5.0, 6.0, 7.0]], [[-800.0, -801.0, -900.0], [0.0, 0.0, 0.0]]]),),  # 3-D
+    ],
     "ce_logit_grad": [(torch.tensor([[0.5, -1.0, 2.0], [0.0, 0.0, 0.0]]), torch.tensor([2, 0]))],
     "uniform_grad_ratio": [(7,), (1000,)],
     "mse_logit_grad": [
