@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 
 from lrcourse.check import CheckFailed
 from lrcourse.check import ensembles as C
-
-
-def test_snapshot_schedule():
-    C.snapshot_schedule(lambda a, T, t: a / 2 * (1 + math.cos(math.pi * (t % T) / T)))
-    with pytest.raises(CheckFailed):  # forgot the restart
-        C.snapshot_schedule(lambda a, T, t: a / 2 * (1 + math.cos(math.pi * t / T)))
-    with pytest.raises(CheckFailed):  # not implemented
-        C.snapshot_schedule(lambda a, T, t: (_ for _ in ()).throw(NotImplementedError))
-
-
-def test_snapshot_average():
-    C.snapshot_average(lambda z: z.softmax(-1).mean(0))
-    with pytest.raises(CheckFailed):  # averaged the logits instead of the probabilities
-        C.snapshot_average(lambda z: z.mean(0).softmax(-1))
 
 
 def test_pairwise_disagreement():
@@ -31,17 +15,43 @@ def test_pairwise_disagreement():
         C.pairwise_disagreement(lambda a, b: (a.argmax(-1) == b.argmax(-1)).float().mean().item())
 
 
-def test_calibration_error():
-    from lrcourse.ensembles import expected_calibration_error
+def _equal_mass(p, y, bins, descending=False, weighted=True):
+    conf, pred = p.max(-1)
+    right = (pred == y).float()
+    order = conf.argsort(descending=descending)
+    sizes = [len(order) // bins + (1 if k < len(order) % bins else 0) for k in range(bins)]
+    total, start = 0.0, 0
+    for n in sizes:
+        group = order[start : start + n]
+        start += n
+        if n:
+            gap = abs(right[group].mean().item() - conf[group].mean().item())
+            total += (n / len(order) if weighted else 1 / min(bins, len(order))) * gap
+    return total
 
-    C.calibration_error(expected_calibration_error)
+
+def test_equal_mass_ece_right(capsys):
+    C.equal_mass_ece(_equal_mass)
+    C.equal_mass_ece(lambda p, y, bins: torch.tensor(_equal_mass(p, y, bins)))  # a 0-d tensor is fine
+    assert capsys.readouterr().out.count("✅") == 2
+
+
+def test_equal_mass_ece_wrong():
+    from lrcourse.ensembles import expected_calibration_error
 
     def accuracy_gap_only(p, y, bins):  # no binning: |mean accuracy - mean confidence| over all examples
         conf, pred = p.max(-1)
         return abs((pred == y).float().mean().item() - conf.mean().item())
 
-    with pytest.raises(CheckFailed, match="calibration_error"):
-        C.calibration_error(accuracy_gap_only)
+    wrongs = [
+        expected_calibration_error,  # equal-width bins
+        accuracy_gap_only,
+        lambda p, y, bins: _equal_mass(p, y, bins, descending=True),  # the larger groups at the confident end
+        lambda p, y, bins: _equal_mass(p, y, bins, weighted=False),  # every group weighs the same
+    ]
+    for wrong in wrongs:
+        with pytest.raises(CheckFailed, match="equal_mass_ece"):
+            C.equal_mass_ece(wrong)
 
 
 def test_last_k_nll():

@@ -8,65 +8,7 @@ import torch
 
 from . import compare
 
-__all__ = ["snapshot_schedule", "snapshot_average", "pairwise_disagreement", "calibration_error", "last_k_nll"]
-
-
-
-
-
-def snapshot_schedule(fn: Callable[[float, int, int], float]) -> None:
-    """Check ``fn(lr_max, cycle_steps, step)``: the cosine that restarts every ``cycle_steps`` steps.
-
-    >>> snapshot_schedule(lambda a, T, t: a)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    lrcourse.check.CheckFailed: ❌ snapshot_schedule(0.1, 10, 5): expected 0.05, got 0.1. Hint: ...
-    """
-    compare(
-        "snapshot_schedule",
-        fn,
-        None,
-        [
-            (0.1, 10, 0),  # the start of the first cycle: lr_max
-            (0.1, 10, 5),  # half way: lr_max / 2
-            (0.1, 10, 9),  # the last step of a cycle: close to 0
-            (0.1, 10, 10),  # the restart: back to lr_max
-            (0.4, 7, 23),  # inside the fourth cycle
-            (1.0, 1, 3),  # one-step cycles: always lr_max
-        ],
-        hint="use the position inside the cycle, step % cycle_steps, in lr_max/2 * (1 + cos(pi * pos / T)).",
-        tol=1e-9,
-    )
-
-
-
-
-
-def snapshot_average(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
-    """Check ``fn(logits)``: ``(M, N, K)`` logits of M snapshots -> ``(N, K)`` mean of their softmax.
-
-    >>> snapshot_average(lambda z: z.mean(0).softmax(-1))  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    lrcourse.check.CheckFailed: ❌ snapshot_average([[[-2.3104116916656494, -0.3732508718967438, -1.060816645...): expected [[0.15829448401927948, 0.20563004910945892, 0.14418683946..., got [[0.141192.... Hint: ...
-    """
-    g = torch.Generator().manual_seed(0)
-    compare(
-        "snapshot_average",
-        fn,
-        None,
-        [
-            (torch.randn(3, 5, 4, generator=g, dtype=torch.float64).float(),),
-            (torch.randn(1, 2, 3, generator=g, dtype=torch.float64).float(),),  # one snapshot: its own softmax
-            # confident and unsure snapshots: averaging logits would give a different answer
-            (torch.tensor([[[8.0, 0.0, 0.0]], [[0.0, 1.0, 0.9]], [[0.0, 1.0, 0.9]]]),),
-            (torch.zeros(2, 3, 5),),  # all zeros: uniform probabilities
-        ],
-        hint="take softmax over the last dimension of each snapshot first, then the mean over snapshots (dim 0).",
-    )
-
-
-
+__all__ = ["pairwise_disagreement", "equal_mass_ece", "last_k_nll"]
 
 
 def pairwise_disagreement(fn: Callable[[torch.Tensor, torch.Tensor], float]) -> None:
@@ -89,43 +31,50 @@ def pairwise_disagreement(fn: Callable[[torch.Tensor, torch.Tensor], float]) -> 
             (a, 3 * a + 1),  # same ranking, different scale: full agreement
             (torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([[0.0, 1.0], [0.0, 1.0]])),
         ],
-        hint="compare the argmax over classes of both, and average the mismatches into a float.",
+        hint="each model's top class is the one with the largest logit; count the examples where the two differ, "
+        "as a share of all examples, returned as a Python float.",
     )
 
 
+def equal_mass_ece(fn: Callable[[torch.Tensor, torch.Tensor, int], float]) -> None:
+    """Check ``fn(probs, labels, bins)``: the expected calibration error with ``bins`` equal-mass bins.
 
+    The examples, sorted by confidence (their largest probability), are cut into ``bins``
+    consecutive groups whose sizes differ by at most one, the larger groups first; the error is
+    the sum over groups of (share of examples) × |accuracy − mean confidence|.
 
-
-def calibration_error(fn: Callable[[torch.Tensor, torch.Tensor, int], float]) -> None:
-    """Check ``fn(probs, labels, bins)``: the expected calibration error with ``bins`` equal bins on (0, 1].
-
-    >>> calibration_error(lambda p, y, b: 0.0)  # doctest: +ELLIPSIS
+    >>> equal_mass_ece(lambda p, y, b: 0.0)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lrcourse.check.CheckFailed: ❌ calibration_error([[0.9900000095367432, 0.009999999776482582], [0.990000009..., [0, 0, 0, 0], 10): expected 0.009999990463256836, got 0.0. Hint: ...
+    lrcourse.check.CheckFailed: ❌ equal_mass_ece([[0.012690708972513676, 0.02541065774857998, 0.9398318529..., [1, 1, 3, 3, 2, 0, 0, 0, 2, 3, 3, 3, 3, 0, 0, 1, 2, 2, 0,..., 15): expected 0.16852284550666813, got 0.0. Hint: ...
     """
     g = torch.Generator().manual_seed(2)
     rand = torch.randn(200, 4, generator=g, dtype=torch.float64).mul(2).softmax(-1).float()
-    rand_y = torch.randint(0, 4, (200,), generator=g)
-    sure = torch.tensor([[0.99, 0.01], [0.99, 0.01], [0.99, 0.01], [0.99, 0.01]])
+    # right on about 60%: over-confident in some groups, under-confident in others
+    rand_y = torch.where(torch.rand(200, generator=g, dtype=torch.float64) < 0.5, rand.argmax(-1),
+                         torch.randint(0, 4, (200,), generator=g))
+    # a confident model, right on about two thirds: equal-width bins would put most of it in the top bin
+    sure = torch.randn(60, 10, generator=g, dtype=torch.float64).mul(8).softmax(-1).float()
+    sure_y = torch.where(torch.rand(60, generator=g, dtype=torch.float64) < 0.7, sure.argmax(-1),
+                         torch.randint(0, 10, (60,), generator=g))
     compare(
-        "calibration_error",
+        "equal_mass_ece",
         lambda p, y, b: float(fn(p, y, b)),
         None,
         [
-            (sure, torch.tensor([0, 0, 0, 0]), 10),  # confident and right: 0.01 off
-            (sure, torch.tensor([1, 1, 0, 0]), 10),  # confident and half wrong: 0.49 off
-            (torch.tensor([[0.5, 0.3, 0.2], [0.8, 0.1, 0.1]]), torch.tensor([1, 0]), 2),  # two bins
-            (rand, rand_y, 15),
-            (rand, rand_y, 1),  # one bin: |accuracy - mean confidence|
+            (rand, rand_y, 15),  # 200 examples: five groups of 14, then ten of 13
+            (rand, rand_y, 1),  # one group: |accuracy - mean confidence|
+            (rand[:7], rand_y[:7], 3),  # groups of 3, 2 and 2
+            (rand, rand_y, 200),  # one example per group
+            (sure, sure_y, 10),
+            (torch.tensor([[0.5, 0.3, 0.2], [0.8, 0.1, 0.1]]), torch.tensor([1, 0]), 5),  # more groups than examples
         ],
-        hint="confidence = max probability; put example i in bin ceil(conf * bins) - 1; sum over bins of "
-        "(share of examples) * |accuracy - mean confidence| in that bin.",
+        hint="sort the examples by confidence (the largest probability) and cut the sorted order into bins "
+        "consecutive groups, sizes as equal as possible and the larger ones first (torch.tensor_split cuts that "
+        "way); then weigh each group's |accuracy - mean confidence| by its share of the examples, and skip "
+        "empty groups.",
         tol=1e-5,
     )
-
-
-
 
 
 def last_k_nll(fn: Callable[[torch.Tensor, torch.Tensor], list[float]]) -> None:
@@ -152,7 +101,7 @@ def last_k_nll(fn: Callable[[torch.Tensor, torch.Tensor], list[float]]) -> None:
             # the first (oldest) member is sure and wrong: it hurts every k that includes it
             (torch.tensor([[[0.98, 0.02]], [[0.3, 0.7]], [[0.2, 0.8]]]), torch.tensor([1])),
         ],
-        hint="for k = 1..M average the probabilities of member_probs[-k:] (the LAST k), then take the mean "
-        "of -log p(true class).",
+        hint="the ensemble of the last k members averages their probabilities (the members taken last, not "
+        "first); its loss is the mean negative log-probability of the true class, for every k from 1 to M.",
         tol=1e-5,
     )
