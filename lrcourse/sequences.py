@@ -1,4 +1,4 @@
-"""An offline long-range task, the adding problem, and a small recurrent regressor for it.
+"""Offline sequence tasks (the adding problem, windowed sums) and a small recurrent regressor.
 
 The adding problem (Hochreiter and Schmidhuber 1997): each example is a sequence of
 ``length`` steps with two channels. Channel 0 holds numbers drawn uniformly from
@@ -66,6 +66,44 @@ def adding(
     x, y = adding_problem(n_train + n_test, length, generator=g)
     dev = device if device is not None else default_device()
     return Data(f"adding{length}", x[:n_train].to(dev), y[:n_train].to(dev), x[n_train:].to(dev), y[n_train:].to(dev), 1)
+
+
+def windowed_sums(
+    n_train: int = 2000,
+    n_test: int = 500,
+    length: int = 50,
+    window: int = 5,
+    *,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+) -> Data:
+    """A sequence-to-sequence task with a short dependency: the sum of the last ``window`` inputs at every step.
+
+    Used in: chapter 11.
+
+    Inputs ``(N, length, 1)`` are uniform in ``[-1, 1]``; the target ``(N, length)`` at step
+    ``t`` is ``x[t - window + 1] + … + x[t]`` (fewer terms for ``t < window - 1``). The
+    dependency is ``window`` steps long, but a loss on every output still sends the gradient
+    back through all ``length`` steps. Predicting 0 gives a mean squared error of about
+    ``window / 3``.
+
+    >>> d = windowed_sums(3, 2, length=6, window=2)
+    >>> d.input_shape, d.y_train.shape
+    ((6, 1), torch.Size([3, 6]))
+    >>> bool(torch.allclose(d.y_train[:, 1:], d.x_train[:, 1:, 0] + d.x_train[:, :-1, 0]))
+    True
+    """
+    if n_train < 1 or n_test < 1 or length < 1 or window < 1:
+        raise ValueError(
+            f"windowed_sums needs n_train, n_test, length and window >= 1, got {n_train}, {n_test}, {length}, {window}."
+        )
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n_train + n_test, length, generator=g) * 2 - 1
+    c = nn.functional.pad(x, (window, 0)).cumsum(1)  # c[:, window + t] = x_0 + ... + x_t
+    y = c[:, window:] - c[:, :-window]
+    dev = device if device is not None else default_device()
+    x = x.unsqueeze(-1)
+    return Data(f"sums{length}", x[:n_train].to(dev), y[:n_train].to(dev), x[n_train:].to(dev), y[n_train:].to(dev), 1)
 
 
 class RecurrentRegressor(nn.Module):

@@ -54,3 +54,23 @@ def test_explosion_length() -> None:
     check.explosion_length(lambda u, f: math.ceil(math.log(f) / math.log(u) - 1e-9))
     with pytest.raises(CheckFailed, match="explosion_length"):
         check.explosion_length(lambda u, f: int(math.log(f) / math.log(u)))  # floor: one step short
+
+
+@pytest.mark.parametrize(
+    ("name", "wrong"),
+    [
+        ("clip_by_value", lambda gs, c: list(gs)),
+        ("effective_lr", lambda lr, n, c: lr),
+        ("clipped_fraction", lambda ns, c: 0.0),
+        ("clip_per_tensor", lambda gs, c: list(gs)),
+        ("momentum_step_bound", lambda lr, c, mu, k: lr * c),
+        ("explosion_length", lambda u, f: 0),
+    ],
+)
+def test_hints_guide_without_the_answer(name: str, wrong) -> None:
+    """A hint names the idea and the edge case; it does not spell out the formula or the code of the answer."""
+    with pytest.raises(CheckFailed) as err:
+        getattr(check, name)(wrong)
+    hint = str(err.value).split("Hint:", 1)[1]
+    for answer in ["torch.clamp", "clamp(", "min(1", "c/‖g‖", "ceil(", "log(", "1 + μ", "μ^", "/ (‖g‖", "divide by"]:
+        assert answer not in hint, f"{name}'s hint gives the answer away: {answer!r} in {hint!r}"

@@ -7,6 +7,7 @@ import torch
 from torch.nn import functional as F
 
 import lrcourse
+from lrcourse import sequences
 from lrcourse.sequences import BASELINE_MSE, RecurrentRegressor, adding, adding_problem, rnn_jacobian_norms
 
 
@@ -66,3 +67,16 @@ def test_jacobian_norms_match_autograd() -> None:
     jac = torch.autograd.functional.jacobian(tail, h)
     assert abs(torch.linalg.matrix_norm(jac, ord=2).item() - norms[2].item()) < 1e-5
     assert norms.shape == (7,) and abs(norms[-1].item() - 1.0) < 1e-6
+
+
+def test_windowed_sums() -> None:
+    d = sequences.windowed_sums(20, 10, length=12, window=3, seed=1, device="cpu")
+    assert d.x_train.shape == (20, 12, 1) and d.y_test.shape == (10, 12)
+    x = torch.cat([d.x_train, d.x_test])[..., 0]
+    y = torch.cat([d.y_train, d.y_test])
+    for t in range(12):
+        assert torch.allclose(y[:, t], x[:, max(0, t - 2) : t + 1].sum(1), atol=1e-6)
+    again = sequences.windowed_sums(20, 10, length=12, window=3, seed=1, device="cpu")
+    assert torch.equal(again.x_train, d.x_train)
+    with pytest.raises(ValueError, match="window"):
+        sequences.windowed_sums(20, 10, length=12, window=0)

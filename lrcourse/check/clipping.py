@@ -44,7 +44,8 @@ def clip_by_value(fn: Callable[[Grads, float], Grads]) -> None:
             ([t([0.1, -0.2])], 1.0),  # nothing to clip
             ([t([5.0]), t([-5.0, 0.0])], 2.0),
         ],
-        hint="clamp each entry on its own: torch.clamp(g, -c, c) for every g (the direction may change).",
+        hint="each entry of each tensor is limited to the interval from -c to c on its own, whatever the others do; "
+        "entries already inside stay as they are (so the direction of the whole gradient may change).",
     )
 
 
@@ -61,7 +62,8 @@ def effective_lr(fn: Callable[[float, float, float], float]) -> None:
         fn,
         None,
         [(0.1, 0.5, 1.0), (0.1, 10.0, 1.0), (1.0, 1.0, 1.0), (0.5, 100.0, 2.0), (0.3, 0.0, 1.0)],
-        hint="a clipped step is lr * (c/‖g‖) * g, i.e. a plain step with lr * min(1, c/‖g‖); a zero gradient is not clipped.",
+        hint="compare the clipped step with a plain step at rate lr: by what factor does clipping shorten it when ‖g‖ "
+        "exceeds the threshold, and what is left when it does not? A zero gradient is never clipped.",
     )
 
 
@@ -78,7 +80,8 @@ def clipped_fraction(fn: Callable[[Sequence[float], float], float]) -> None:
         fn,
         None,
         [([0.5, 2.0, 3.0, 0.1], 1.0), ([1.0, 1.0], 1.0), ([10.0], 0.5), ([0.2, 0.3, 0.4], 5.0)],
-        hint="count the norms strictly above max_norm (a norm equal to it is left alone) and divide by the number of steps.",
+        hint="a step is clipped only when its norm is larger than the threshold (a norm equal to it is left alone); "
+        "the answer is a share of all the steps, between 0 and 1, not a count.",
     )
 
 
@@ -104,7 +107,8 @@ def clip_per_tensor(fn: Callable[[Grads, float], Grads]) -> None:
             ([t([0.0, 0.0]), t([10.0])], 2.0),  # a zero gradient stays zero
             ([t([1e-3]), t([-7.0, 24.0])], 5.0),
         ],
-        hint="scale every tensor g by min(1, max_norm / (‖g‖ + 1e-6)) with its own norm ‖g‖, not the global one.",
+        hint="each tensor is judged by its own norm, not by the norm of all of them together; a tensor already "
+        "short enough keeps its values, and a zero tensor must stay zero (PyTorch adds 1e-6 to the norm it divides by).",
         tol=1e-5,
     )
 
@@ -112,8 +116,7 @@ def clip_per_tensor(fn: Callable[[Grads, float], Grads]) -> None:
 def momentum_step_bound(fn: Callable[[float, float, float, int], float]) -> None:
     """Check ``fn(lr, clip, momentum, k)``: the longest step after ``k`` clipped gradients (buffer empty before).
 
-    With ``b ← μ·b + g̃`` and ``‖g̃‖ ≤ c``, ``k`` clipped gradients in one direction give
-    ``‖b‖ ≤ c·(1 + μ + … + μ^(k−1)) = c·(1 − μ^k)/(1 − μ)``; the step is ``lr`` times that.
+    The buffer follows ``b ← μ·b + g̃`` with ``‖g̃‖ ≤ c``, and the step is ``lr·b``.
 
     >>> momentum_step_bound(lambda lr, c, mu, k: lr * c)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -125,8 +128,9 @@ def momentum_step_bound(fn: Callable[[float, float, float, int], float]) -> None
         lambda *a: float(fn(*a)),
         None,
         [(0.7, 0.5, 0.9, 1), (0.7, 0.5, 0.9, 10), (0.1, 1.0, 0.9, 1000), (1.0, 2.0, 0.0, 5), (0.3, 0.5, 0.5, 3)],
-        hint="the buffer after k clipped gradients all pointing one way is c·(1 + μ + … + μ^(k−1)); "
-        "the step is lr times the buffer. With μ = 0 that is lr·c whatever k is.",
+        hint="unroll the buffer's recursion for k steps from an empty buffer, every clipped gradient of the largest "
+        "length and pointing the same way; the step is the rate times the buffer's length. "
+        "Check the edge case μ = 0 (no memory): k must not matter then.",
         tol=1e-6,
     )
 
@@ -134,7 +138,7 @@ def momentum_step_bound(fn: Callable[[float, float, float, int], float]) -> None
 def explosion_length(fn: Callable[[float, float], int]) -> None:
     """Check ``fn(gain, factor)``: the fewest steps ``T`` with ``gain ** T ≥ factor`` (``gain > 1``, ``factor ≥ 1``).
 
-    >>> explosion_length(lambda lr, h: 0)  # doctest: +ELLIPSIS
+    >>> explosion_length(lambda gain, factor: 0)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     lrcourse.check.CheckFailed: ❌ explosion_length(1.2, 1000000.0): expected 76, got 0. Hint: ...
@@ -145,5 +149,6 @@ def explosion_length(fn: Callable[[float, float], int]) -> None:
         lambda *a: int(fn(*a)),
         None,
         [(1.2, 1e6), (2.0, 1024.0), (1.05, 1e3), (3.0, 1.0)],
-        hint="the norm grows like gain**T: solve gain**T >= factor for the smallest whole T, T = ceil(log(factor) / log(gain)).",
+        hint="the amplification grows geometrically with the number of steps; find the smallest whole number of "
+        "steps at which it reaches factor (none are needed when factor is 1, and an exact power of gain counts as reached).",
     )

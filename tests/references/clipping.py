@@ -32,4 +32,5 @@ HIDDEN = {
     "clipped_fraction": [([0.5, 3.0, 1.0, 1.5], 1.0)],
     "clip_per_tensor": [([torch.tensor([3.0, 4.0]), torch.tensor([0.1])], 1.0)],
     "momentum_step_bound": [(0.05, 2.0, 0.8, 6)],
+    "explosion_length": [(1.5, 100.0), (1.1, 1e9), (10.0, 1000.0), (2.0, 1.5), (1.2, 1.0), (1.01, 10.0)],
 }
