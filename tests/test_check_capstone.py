@@ -24,16 +24,32 @@ def test_decay_split():
         C.decay_split(lambda m, wd: _split(m, wd)[:1])
 
 
-def _wc(lr, w, total, t):
-    if t < w:
-        return lr * t / w
-    return lr * (1 + math.cos(math.pi * (t - w) / (total - w))) / 2
+def _above(lr_max, lr_min, w, total, lr):
+    if lr <= 0:
+        return float(total)
+    if lr > lr_max:
+        return 0.0
+    up = w * (1 - lr / lr_max)
+    if lr <= lr_min:
+        return up + total - w
+    return up + (total - w) * math.acos(2 * (lr - lr_min) / (lr_max - lr_min) - 1) / math.pi
 
 
-def test_warmup_cosine_lr():
-    C.warmup_cosine_lr(_wc)
-    with pytest.raises(CheckFailed):  # cosine over the whole run instead of after the warm-up
-        C.warmup_cosine_lr(lambda lr, w, T, t: lr * t / w if t < w else lr * (1 + math.cos(math.pi * t / T)) / 2)
+def _count_steps(lr_max, lr_min, w, total, lr):  # counts integer steps: no closed form, off by a fraction
+    rate = [lr_max * t / w if t < w else lr_min + (lr_max - lr_min) * (1 + math.cos(math.pi * (t - w) / (total - w))) / 2
+            for t in range(total)]
+    return float(sum(r >= lr for r in rate))
+
+
+def test_time_above_lr():
+    C.time_above_lr(_above)
+    with pytest.raises(CheckFailed):  # ignores the floor: the cosine taken down to 0
+        C.time_above_lr(lambda a, b, w, T, lr: _above(a, 0.0, w, T, lr))
+    with pytest.raises(CheckFailed):  # forgets the warm-up's share
+        C.time_above_lr(lambda a, b, w, T, lr: _above(a, b, w, T, lr) - w * (1 - lr / a) if 0 < lr <= a else
+                        _above(a, b, w, T, lr))
+    with pytest.raises(CheckFailed):
+        C.time_above_lr(_count_steps)
 
 
 def test_epochs_to_accuracy():

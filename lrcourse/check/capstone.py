@@ -11,7 +11,7 @@ from torch import nn
 
 from . import compare
 
-__all__ = ["decay_split", "warmup_cosine_lr", "epochs_to_accuracy", "decoupled_decay", "matched_lr", "time_to_target"]
+__all__ = ["decay_split", "time_above_lr", "epochs_to_accuracy", "decoupled_decay", "matched_lr", "time_to_target"]
 
 
 def _models() -> list[nn.Module]:
@@ -57,33 +57,40 @@ def decay_split(fn: Callable[[nn.Module, float], list[dict[str, Any]]]) -> None:
         student,
         None,
         [(0, 5e-4), (1, 0.1), (2, 1e-2)],  # BN model, a conv without bias, a bare linear layer
-        hint="weights with 2 or more dimensions get weight_decay; biases and norm scales/shifts (1-D) get 0.0; "
-        "every parameter must appear exactly once.",
+        hint="which parameters does a following BatchNorm make scale-free, and which have no such invariance? "
+        "A parameter's number of dimensions tells them apart; every parameter must appear exactly once.",
     )
 
 
-def warmup_cosine_lr(fn: Callable[[float, int, int, int], float]) -> None:
-    """Check ``fn(lr_max, warmup, total, step)``: linear warm-up from 0, then a cosine down to 0 at ``total``.
+def time_above_lr(fn: Callable[[float, float, int, int, float], float]) -> None:
+    """Check ``fn(lr_max, lr_min, warmup, total, lr)``: how long a warm-up + cosine run stays at or above ``lr``.
 
-    >>> warmup_cosine_lr(lambda lr_max, warmup, total, step: lr_max)  # doctest: +ELLIPSIS
+    The schedule, over continuous time ``t`` in ``[0, total]``: a linear warm-up from 0 to
+    ``lr_max`` over ``[0, warmup]``, then half a cosine from ``lr_max`` down to the floor
+    ``lr_min`` at ``total``. The answer is the length of time (a real number, not a count of
+    integer steps) during which the rate is at least ``lr``.
+
+    >>> time_above_lr(lambda lr_max, lr_min, warmup, total, lr: float(total))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lrcourse.check.CheckFailed: ❌ warmup_cosine_lr(0.1, 10, 100, 0): expected 0.0, got 0.1. Hint: ...
+    lrcourse.check.CheckFailed: ❌ time_above_lr(0.1, 0.0, 10, 100, 0.05): expected 50.0, got 100.0. Hint: ...
     """
     compare(
-        "warmup_cosine_lr",
+        "time_above_lr",
         fn,
         None,
         [
-            (0.1, 10, 100, 0),  # the start: 0
-            (0.1, 10, 100, 5),  # half way up the warm-up
-            (0.1, 10, 100, 10),  # the peak
-            (0.1, 10, 100, 55),  # half way down the cosine
-            (0.1, 10, 100, 100),  # the end: 0
-            (2.0, 1, 5, 3),
+            (0.1, 0.0, 10, 100, 0.05),  # half the peak, floor 0
+            (1.0, 0.2, 0, 50, 0.6),  # no warm-up, a floor
+            (2.0, 0.1, 3, 40, 0.7),  # a rate between the floor and the peak
+            (0.1, 0.01, 10, 100, 0.005),  # below the floor
+            (0.5, 0.05, 20, 120, 0.05),  # exactly the floor
+            (0.1, 0.0, 10, 100, 0.2),  # above the peak
         ],
-        hint="lr_max*step/warmup while step < warmup; then lr_max*(1+cos(pi*(step-warmup)/(total-warmup)))/2.",
-        tol=1e-9,
+        hint="the rate is monotone within each phase, so in each phase the time above lr runs from one crossing "
+        "to the phase's end (or from its start): find each crossing by inverting that phase's formula. Check the "
+        "cases where lr is at or below the floor, or above the peak, and a run without warm-up.",
+        tol=1e-7,
     )
 
 
@@ -106,7 +113,7 @@ def epochs_to_accuracy(fn: Callable[[Sequence[float], float], int | None]) -> No
             ([0.5, 0.6], 0.9),  # never: None
             ([], 0.5),  # no epochs at all: None
         ],
-        hint="count epochs from 1; return the first whose accuracy is >= target, None if there is none.",
+        hint="epochs are counted from 1, and the first time the target is reached counts; None if it never is.",
     )
 
 
@@ -143,8 +150,9 @@ def decoupled_decay(fn: Callable[[nn.Module, float, float, float], list[dict[str
         student,
         None,
         [(0, 0.1, 5e-4, 64.0), (1, 0.02, 0.05, 10.0), (2, 1.0, 1e-3, 4.0)],
-        hint="weights (2-D and up): lr and weight_decay; 1-D parameters: lr*bias_scaler and weight_decay/bias_scaler, "
-        "so that lr_group*weight_decay_group is lr*weight_decay for every parameter.",
+        hint="SGD shrinks a parameter by its group's lr times its group's weight_decay each step: which product "
+        "must be the same for both groups, and what does that leave for the faster group's weight_decay? "
+        "Every parameter must appear in exactly one group.",
     )
 
 
@@ -161,8 +169,8 @@ def matched_lr(fn: Callable[[float, float, float], float]) -> None:
         fn,
         None,
         [(0.3, 0.85, 0.95), (0.1, 0.9, 0.0), (1.0, 0.0, 0.9), (0.5, 0.9, 0.9)],
-        hint="with constant gradients the step settles at lr*g/(1-mu) (heavy ball and PyTorch's Nesterov alike); "
-        "keep lr/(1-mu) fixed.",
+        hint="sum the momentum buffer's geometric series for a gradient that never changes: that gives the "
+        "long-run step for a rate and a momentum; the answer makes it the same for both momenta.",
         tol=1e-9,
     )
 
@@ -191,6 +199,6 @@ def time_to_target(fn: Callable[[dict[int, list[float]], float], int | None]) ->
             ({2: [0.5, 0.6], 4: [0.88, 0.95]}, 0.9),  # even count: median 0.915 at 4
             ({2: [0.5], 4: [0.6]}, 0.9),  # never: None
         ],
-        hint="go through the budgets from the smallest; score a NaN (diverged) run as 0, not as missing; "
-        "return the first budget whose median reaches the target, else None.",
+        hint="the budgets may come in any order, and the smallest one that makes it is wanted; a NaN is a run "
+        "that failed, not one that is missing (and statistics.median does not know what to do with NaN).",
     )

@@ -19,11 +19,17 @@ def _split(i: int, weight_decay: float) -> list[tuple[float, list[int]]]:
     return _summary([{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}])
 
 
-def _warmup_cosine(lr_max: float, warmup: int, total: int, step: int) -> float:
-    if step < warmup:
-        return lr_max * step / warmup
-    t = min(step - warmup, total - warmup)
-    return lr_max * (1 + math.cos(math.pi * t / (total - warmup))) / 2
+def _time_above(lr_max: float, lr_min: float, warmup: int, total: int, lr: float) -> float:
+    if lr <= 0:
+        return float(total)
+    if lr > lr_max:
+        return 0.0
+    rising = warmup * (1 - lr / lr_max)  # the warm-up reaches lr at warmup * lr / lr_max
+    if lr <= lr_min:
+        return rising + (total - warmup)
+    # the cosine phase falls to lr where (1 + cos(pi u)) / 2 = (lr - lr_min) / (lr_max - lr_min)
+    u = math.acos(2 * (lr - lr_min) / (lr_max - lr_min) - 1) / math.pi
+    return rising + u * (total - warmup)
 
 
 def _epochs_to(test_acc: Sequence[float], target: float) -> int | None:
@@ -57,7 +63,7 @@ def _time_to_target(finals: dict[int, list[float]], target: float) -> int | None
 
 REFERENCES = {
     "decay_split": _split,
-    "warmup_cosine_lr": _warmup_cosine,
+    "time_above_lr": _time_above,
     "epochs_to_accuracy": _epochs_to,
     "decoupled_decay": _decoupled,
     "matched_lr": lambda lr, mu_from, mu_to: lr * (1 - mu_to) / (1 - mu_from),
@@ -66,7 +72,7 @@ REFERENCES = {
 
 HIDDEN = {
     "decay_split": [(1, 3e-4)],
-    "warmup_cosine_lr": [(0.5, 4, 40, 2), (0.5, 4, 40, 31)],
+    "time_above_lr": [(0.3, 0.03, 5, 60, 0.1), (1.0, 0.0, 30, 100, 0.9), (0.2, 0.05, 0, 10, 0.0)],
     "epochs_to_accuracy": [([0.7, 0.71, 0.69, 0.8], 0.75), ([0.9], 0.95)],
     "decoupled_decay": [(0, 0.05, 1e-3, 16.0)],
     "matched_lr": [(0.2, 0.5, 0.8), (0.05, 0.99, 0.9)],
