@@ -236,23 +236,24 @@ def train_step(
     for i, (xb, yb) in enumerate(parts):
         with prec.autocast():
             out = model(channels_last(xb))
-        value = loss_fn(out.float(), yb)
+        value = loss_fn(out if out.dtype == torch.float32 else out.float(), yb)  # the loss in float32
         if len(parts) > 1:
             value = value / len(parts)
-        if on_loss is not None and not on_loss(value.detach()):
+        seen = value.detach()
+        if on_loss is not None and not on_loss(seen):
             return None
         if i == 0:
             optimizer.zero_grad(set_to_none=True)
         (scaler.scale(value) if scaling else value).backward()
-        total = value.detach() if total is None else total + value.detach()
+        total = seen if total is None else total + seen
     if scaling:  # float16 autocast: unscale before measuring and clipping
         scaler.unscale_(optimizer)
     params = [p for g in optimizer.param_groups for p in g["params"]]
-    norm = None
+    norm = None  # gradients carry no graph, so neither does their norm (nothing to detach)
     if clip_grad_norm is not None:
-        norm = torch.nn.utils.clip_grad_norm_(params, clip_grad_norm).detach()
+        norm = torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
     elif measure_norm:
-        norm = grad_norm(params).detach()
+        norm = grad_norm(params)
     if scaling:
         scaler.step(optimizer)
         scaler.update()
