@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from lrcourse import schedules as sch
 from lrcourse.check import CheckFailed
 from lrcourse.check import schedules as chk
 
@@ -51,10 +52,16 @@ def _floor(lr, T, h, s, x0):
     return h / 2 * (q**T * x0**2 + (lr * s) ** 2 * (T if q == 1 else (1 - q**T) / (1 - q)))
 
 
-def _wsd(t, lr, total, w, d):
-    if t < w:
-        return lr * t / w
-    return lr * min(1.0, (total - min(t, total)) / d)
+def _equal_distance(total, w, d):
+    wsd = (w - 1) / 2 * (w > 0) + total - w - d + (d + 1) / 2
+    return wsd / ((total + 1) / 2)
+
+
+def _summed(total, w, d, limit=10**5):
+    """Sum the library's schedules step by step (right wherever the run has at most `limit` steps)."""
+    if total > limit:
+        return None
+    return sum(sch.wsd(1.0, total, w, d)(t) for t in range(total)) / sum(sch.cosine(1.0, total)(t) for t in range(total))
 
 
 def _growth(lo, hi, n, h):
@@ -68,7 +75,7 @@ RIGHT = {
     "sgdr_first_below": _first_below,
     "sgdr_restarts": _restarts,
     "noise_floor_loss": _floor,
-    "wsd_schedule": _wsd,
+    "wsd_equal_distance": _equal_distance,
     "noam_peak": lambda d, w: (w - 1, (d * w) ** -0.5),
     "cycle_growth": _growth,
 }
@@ -91,10 +98,12 @@ WRONG = {
         lambda lr, T, h, s, x0: h / 2 * (1 - lr * h) ** (2 * T) * x0**2,  # the transient alone, no noise
         lambda lr, T, h, s, x0: h / 2 * ((1 - lr * h) ** T * x0**2 + lr**2 * s**2 * T),  # q to the power T/2
     ],
-    "wsd_schedule": [
-        lambda t, lr, total, w, d: lr * min(1.0, t / w) if w else lr,  # never decays
-        lambda t, lr, total, w, d: _wsd(t, lr, total + 1, w, d),  # ends one step late
-        lambda t, lr, total, w, d: lr * min(1.0, (t + 1) / max(w, 1), (total - min(t, total)) / d),  # warmup early
+    "wsd_equal_distance": [
+        lambda total, w, d: (2 * total - w - d) / total,  # the integrals: the cosine's sum taken as total / 2
+        lambda total, w, d: (2 * total - w - d) / (total + 1),  # as if step 0 were at 0 without warmup too
+        lambda total, w, d: (total + 1) / (2 * total - w - d),  # upside down
+        lambda total, w, d: (2 * total - d + 1) / (total + 1),  # forgets the warmup
+        _summed,  # sums step by step: a trillion steps are too many
     ],
     "noam_peak": [
         lambda d, w: (w, (d * w) ** -0.5),  # t = step, not step + 1
@@ -130,3 +139,9 @@ def test_missing_answer_says_so(name):
 
     with pytest.raises(CheckFailed, match="not implemented"):
         getattr(chk, name)(todo)
+
+
+@pytest.mark.parametrize("case", [(100, 10, 20), (100, 0, 100), (100, 0, 99), (100, 1, 99), (10, 2, 4), (1, 0, 1),
+                                  (1000, 0, 200), (37, 5, 11), (7, 0, 3)])
+def test_equal_distance_closed_form_is_the_library_summed(case):
+    assert math.isclose(_equal_distance(*case), _summed(*case), rel_tol=1e-12)

@@ -12,7 +12,7 @@ __all__ = [
     "sgdr_first_below",
     "sgdr_restarts",
     "noise_floor_loss",
-    "wsd_schedule",
+    "wsd_equal_distance",
     "noam_peak",
     "cycle_growth",
 ]
@@ -93,24 +93,40 @@ def noise_floor_loss(fn: Callable[[float, int, float, float, float], float]) -> 
     )
 
 
-def wsd_schedule(fn: Callable[[int, float, int, int, int], float]) -> None:
-    """Check ``fn(step, lr, total, warmup_steps, decay_steps)``: warmup-stable-decay to 0.
+def wsd_equal_distance(fn: Callable[[int, int, int], float]) -> None:
+    """Check ``fn(total, warmup_steps, decay_steps)``: the peak a cosine needs to cover a WSD run's distance.
 
-    >>> wsd_schedule(lambda t, lr, total, w, d: lr)  # doctest: +ELLIPSIS
+    The distance is the sum of the rates over steps ``0 .. total − 1``. The WSD run
+    (``lrcourse.schedules.wsd(lr, total, warmup_steps, decay_steps)``) decays to 0; the cosine
+    (``lrcourse.schedules.cosine(peak, total)``) runs over the same ``total`` steps. ``fn`` returns
+    ``peak / lr``.
+
+    >>> wsd_equal_distance(lambda total, w, d: (2 * total - w - d) / total)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lrcourse.check.CheckFailed: ❌ wsd_schedule(0, 0.1, 100, 10, 20): expected 0.0, got 0.1. Hint: ...
+    lrcourse.check.CheckFailed: ❌ wsd_equal_distance(100, 10, 20): expected 1.683168316831683, got 1.7. Hint: ...
     """
     compare(
-        "wsd_schedule",
+        "wsd_equal_distance",
         fn,
         None,
-        [(0, 0.1, 100, 10, 20), (5, 0.1, 100, 10, 20), (10, 0.1, 100, 10, 20), (50, 0.1, 100, 10, 20),
-         (80, 0.1, 100, 10, 20), (90, 0.1, 100, 10, 20), (100, 0.1, 100, 10, 20), (150, 0.1, 100, 10, 20),
-         (3, 1.0, 10, 0, 10), (7, 2.0, 12, 4, 8)],
-        hint="three pieces: a linear rise from 0 over the warmup, a flat stretch, and a straight line that "
-        "reaches 0 exactly at total (and stays there); check the rate at each piece's first and last step.",
-        tol=1e-9,
+        [
+            (100, 10, 20),
+            (100, 0, 100),  # linear decay to zero from step 0
+            (100, 0, 99),  # without warmup step 0 is at the peak
+            (100, 1, 99),  # ...and with one step of warmup it is at 0
+            (10, 2, 4),
+            (1, 0, 1),  # one step: both schedules are at their peak
+            (1000, 0, 200),  # a 20 % cooldown
+            (4000, 400, 800),
+            (10**12, 10**9, 2 * 10**11),  # far too many steps to sum one by one
+            (10**15, 0, 10**14),
+        ],
+        hint="sum each schedule's rates over its steps in closed form: WSD's pieces are a flat stretch and two "
+        "arithmetic series, and the cosine's values pair off around the middle of the run (step t with step "
+        "total - t). Check your sums against the library's schedules on a short run, counting steps from 0 "
+        "to total - 1, and mind what a warmup of 0 steps means for step 0.",
+        tol=1e-12,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from itertools import count, takewhile
 
 import torch
@@ -57,11 +58,22 @@ def _cycle_growth(base_lr: float, max_lr: float, step_size: int, h: float) -> fl
     return out
 
 
+def _wsd_equal_distance(total: int, warmup: int, decay: int) -> float:
+    """Exact sums (fractions): summed step by step on short runs, in closed form on long ones."""
+    if total <= 10**5:
+        wsd = sum(Fraction(t, warmup) if t < warmup else Fraction(min(total - t, decay), decay) for t in range(total))
+        cosine = Fraction(total + 1, 2)  # the library's cosine, summed, is checked in tests/test_check_schedules.py
+        return float(wsd / cosine)
+    # warmup: (warmup - 1) / 2 (none without warmup); stable: total - warmup - decay; cooldown: (decay + 1) / 2
+    warm = Fraction(warmup - 1, 2) if warmup else 0
+    return float((warm + total - warmup - decay + Fraction(decay + 1, 2)) / Fraction(total + 1, 2))
+
+
 REFERENCES = {
     "sgdr_first_below": _first_below,
     "sgdr_restarts": _restarts,
     "noise_floor_loss": _noise_floor_loss,
-    "wsd_schedule": lambda t, lr, total, w, d: sch.wsd(lr, total, w, d)(t),
+    "wsd_equal_distance": _wsd_equal_distance,
     "noam_peak": _noam_peak,
     "cycle_growth": _cycle_growth,
 }
@@ -71,7 +83,7 @@ HIDDEN = {
                          (1e-3, 1.0, 10**8, 3, 0.0), (0.02, 0.1, 6, 1, 0.03)],
     "sgdr_restarts": [(3, 3, 100), (7, 1, 29)],
     "noise_floor_loss": [(0.2, 25, 3.0, 0.5, 1.5), (0.5, 7, 2.0, 1.0, 1.0)],
-    "wsd_schedule": [(11, 0.5, 30, 6, 10), (2, 0.5, 30, 6, 10)],
+    "wsd_equal_distance": [(37, 5, 11), (2, 1, 1), (7, 0, 3), (3 * 10**13, 10**12, 6 * 10**12), (5 * 10**12, 0, 10**12)],
     "noam_peak": [(128, 250), (32, 2)],
     "cycle_growth": [(0.05, 0.25, 4, 6.0)],
 }
