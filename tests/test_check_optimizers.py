@@ -71,18 +71,65 @@ def test_taylor_second_order():
         chk.taylor_second_order(lambda f, g, h, d: f + g @ d + d @ h @ d)
 
 
-def test_powersign_step():
-    def right(w, g, m, lr, beta):
-        m = beta * m + (1 - beta) * g
-        return w - lr * torch.exp(torch.sign(g) * torch.sign(m)) * g, m
+def _flip_exact(a, b, k, beta):
+    """Where m's sign flips, from the unrolled average (the book's kind of solution); float: the step, unrounded."""
+    if beta == 0.0:
+        return 0.5  # no memory: the first step after the switch
+    return math.log(b / (a * (1 - beta**k) + b)) / math.log(beta)
 
-    chk.powersign_step(right)
 
-    def old_m(w, g, m, lr, beta):
-        return w - lr * torch.exp(torch.sign(g) * torch.sign(m)) * g, beta * m + (1 - beta) * g
+def _powersign_run(a, b, k, beta):
+    """The first step after the switch at e times SGD's step, by running lrcourse.optim.PowerSign."""
+    from lrcourse.optim import PowerSign
 
-    with pytest.raises(CheckFailed, match="powersign_step"):
-        chk.powersign_step(old_m)
+    w = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    opt = PowerSign([w], lr=1.0, beta=beta)
+    for _ in range(k):
+        w.grad = torch.full_like(w, a)
+        opt.step()
+    for n in range(1, 100_000):
+        before = w.item()
+        w.grad = torch.full_like(w, -b)
+        opt.step()
+        if math.isclose(w.item() - before, math.e * b, rel_tol=1e-6):
+            return n
+    return math.inf
+
+
+def test_powersign_flip_step(capsys):
+    chk.powersign_flip_step(lambda a, b, k, beta: math.floor(_flip_exact(a, b, k, beta)) + 1)
+    assert "✅" in capsys.readouterr().out
+    chk.powersign_flip_step(_powersign_run)  # running the library's optimizer is right too
+    wrong = {
+        "m had reached a before the switch": lambda a, b, k, beta: (
+            1 if beta == 0 else math.floor(math.log(b / (a + b)) / math.log(beta)) + 1),
+        "the 1 - beta approximation of log(beta)": lambda a, b, k, beta: (
+            1 if beta == 0 else math.floor(math.log((a * (1 - beta**k) + b) / b) / (1 - beta)) + 1),
+        "signs compared before m is updated": lambda a, b, k, beta: math.floor(_flip_exact(a, b, k, beta)) + 2,
+        "counts the shrunk steps": lambda a, b, k, beta: math.floor(_flip_exact(a, b, k, beta)),
+    }
+    for name, fn in wrong.items():
+        with pytest.raises(CheckFailed, match="powersign_flip_step"):
+            chk.powersign_flip_step(fn)
+        assert name
+    with pytest.raises(CheckFailed, match="no answer"):
+        chk.powersign_flip_step(None)
+
+
+def test_powersign_flip_cases_are_runs_of_powersign_and_no_ties():
+    """The reference is what lrcourse.optim.PowerSign does, and no case sits on a tie (m exactly 0),
+    where rounding would decide between a closed form and a run."""
+    from tests.references.make_expected import public_cases, references
+
+    ref = references("optimizers")
+    cases = public_cases("optimizers")["powersign_flip_step"] + ref.HIDDEN["powersign_flip_step"]
+    for case in cases:
+        expected = ref.REFERENCES["powersign_flip_step"](*case)
+        if case[2] <= 10_000:
+            assert _powersign_run(*case) == expected, case
+        x = _flip_exact(*case)
+        assert min(x - math.floor(x), math.ceil(x) - x) > 1e-6 or x == 0, case
+        assert math.floor(x) + 1 == expected, case
 
 
 def test_uncorrected_adam_ratio():

@@ -8,31 +8,19 @@ from typing import Any
 
 import torch
 
-from . import CheckFailed, compare
+from . import compare
 
 __all__ = [
     "adadelta_first_step",
     "classify_eigenvalues",
     "decay_half_life",
     "look_around",
-    "powersign_step",
+    "powersign_flip_step",
     "taylor_second_order",
     "uncorrected_adam_ratio",
 ]
 
 T = torch.Tensor
-
-
-def _flat(name: str, fn: Callable[..., Any], parts: int) -> Callable[..., T]:
-    """Wrap a function returning a tuple of tensors so that compare() sees one flat tensor."""
-
-    def wrapped(*args: Any) -> T:
-        out = fn(*[a.clone() if isinstance(a, T) else a for a in args])  # a clone: in-place edits can't leak
-        if not isinstance(out, (tuple, list)) or len(out) != parts:
-            raise CheckFailed(f"❌ {name}: return a tuple of {parts} tensors, got {type(out).__name__}.")
-        return torch.cat([torch.as_tensor(o, dtype=torch.float64).reshape(-1) for o in out])
-
-    return wrapped
 
 
 def _unless_missing(fn: Any, wrapped: Callable[..., Any]) -> Any:
@@ -159,26 +147,36 @@ def look_around(fn: Callable[[Callable[[T], T], T, float, int], str]) -> None:
 # ----------------------------------------------------------------------------- chapter 7
 
 
-def powersign_step(fn: Callable[[T, T, T, float, float], tuple[T, T]]) -> None:
-    """Check ``fn(w, grad, m, lr, beta) -> (w, m)``: PowerSign with base ``e`` and no decay.
+def powersign_flip_step(fn: Callable[[float, float, int, float], int]) -> None:
+    """Check ``fn(a, b, k, beta)``: when PowerSign's step grows again after the gradient changes sign.
 
-    >>> powersign_step(lambda w, g, m, lr, beta: (w - lr * g, m))  # doctest: +ELLIPSIS
+    One coordinate gets the gradient ``+a`` for ``k`` steps from ``m0 = 0``, then ``-b`` from then
+    on (``a, b > 0``, ``0 <= beta < 1``, base ``e``, no sign decay). The answer is ``n >= 1``, the
+    number of the first step with gradient ``-b`` whose step is ``e`` times SGD's again (the steps
+    before it are ``1/e`` times SGD's). The expected values come from runs of the update.
+
+    >>> powersign_flip_step(lambda a, b, k, beta: 1)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lrcourse.check.CheckFailed: ❌ powersign_step([1.0, 1.0], [2.0, -1.0], [0.0, 0.0], 0.1, 0.9): expected [0.4563436343081909, 1.2718281828459046, 0.19999999999999..., got [0.8, 1.1, 0.0, 0.0]. Hint: ...
+    lrcourse.check.CheckFailed: ❌ powersign_flip_step(1.0, 1.0, 1000, 0.9): expected 7, got 1. Hint: ...
     """
     compare(
-        "powersign_step",
-        _flat("powersign_step", fn, 2),
+        "powersign_flip_step",
+        fn,
         None,
         [
-            (_t(1.0, 1.0), _t(2.0, -1.0), _t(0.0, 0.0), 0.1, 0.9),  # first step: m has g's sign
-            (_t(1.0), _t(-1.0), _t(0.5), 0.1, 0.9),  # disagreement: the step shrinks by e
-            (_t(1.0), _t(0.0), _t(0.5), 0.1, 0.9),  # zero gradient: no move
-            (_t(0.0, 2.0, -1.0), _t(0.3, 0.3, -0.3), _t(-1.0, 1.0, 0.0), 0.05, 0.5),
+            (1.0, 1.0, 1000, 0.9),  # a long history, equal sizes
+            (1.0, 1.0, 3, 0.9),  # a short history: m is still far from a
+            (1.0, 1.0, 1000, 0.99),  # a longer memory
+            (3.0, 1.0, 1000, 0.9),  # the old gradient was larger
+            (1.0, 3.0, 1000, 0.9),  # the new gradient is larger
+            (1.0, 1.0, 0, 0.9),  # no history: m starts at 0
+            (2.0, 1.0, 50, 0.0),  # no memory at all
+            (1.0, 0.01, 10_000, 0.999),
         ],
-        hint="update the running average before you compare signs; where the signs agree the step grows by the "
-        "base e, where they disagree it shrinks by it, and a zero sign leaves the plain gradient step.",
+        hint="unroll the running average: k steps of +a from zero leave a geometric sum, and each later step "
+        "multiplies m by beta and adds (1 - beta)(-b); PowerSign updates m before it compares signs, so count "
+        "the first step after which m itself is negative (and mind beta = 0).",
         tol=1e-9,
     )
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import torch
 
-from lrcourse.check.optimizers import LOSSES, T, _flat, _t
+from lrcourse.check.optimizers import LOSSES, T, _t
 
 
 def _adadelta_first(g: T, rho: float, eps: float) -> T:
@@ -45,9 +45,17 @@ def _half_life(lrs: Sequence[float], wd: float) -> float:
             return t
     return math.inf
 
-def _powersign(w: T, g: T, m: T, lr: float, beta: float) -> tuple[T, T]:
-    m = beta * m + (1 - beta) * g
-    return w - lr * torch.exp(torch.sign(g) * torch.sign(m)) * g, m
+def _powersign_flip(a: float, b: float, k: int, beta: float) -> int:
+    # runs the update of lrcourse.optim.PowerSign on one coordinate: m first, then the signs compared
+    m = 0.0
+    for _ in range(k):
+        m = beta * m + (1 - beta) * a
+    n = 0
+    while True:
+        n += 1
+        m = beta * m + (1 - beta) * -b
+        if m < 0:  # sign(g) * sign(m) = 1: the step is e times SGD's again
+            return n
 
 def _taylor(f: float, g: T, h: T, d: T) -> float:
     return float(f + g @ d + 0.5 * d @ h @ d)
@@ -60,7 +68,7 @@ REFERENCES = {
     "classify_eigenvalues": _classify,
     "taylor_second_order": _taylor,
     "look_around": _look_around,
-    "powersign_step": _flat("powersign_step", _powersign, 2),
+    "powersign_flip_step": _powersign_flip,
     "uncorrected_adam_ratio": _uncorrected_ratio,
     "decay_half_life": _half_life,
     "adadelta_first_step": _adadelta_first,
@@ -78,7 +86,7 @@ HIDDEN = {
         ("monkey_saddle", _t(0.0, 0.0), 0.05, 6),
         ("quartic_cap", _t(0.0, 0.0), 0.3, 5),
     ],
-    "powersign_step": [(_t(2.0, -1.0), _t(-0.5, 0.5), _t(0.2, 0.2), 0.1, 0.9)],
+    "powersign_flip_step": [(2.0, 0.5, 20, 0.8), (1.0, 1.0, 100_000, 0.9999), (0.5, 2.0, 5, 0.95), (5.0, 1.0, 30, 0.5)],
     "uncorrected_adam_ratio": [(5, 0.8, 0.99), (200, 0.95, 0.9999)],
     "decay_half_life": [
         ([0.02] * 400, 0.1),
