@@ -9,14 +9,6 @@ from lrcourse.check import CheckFailed
 from lrcourse.check import sharpness as check
 
 
-def test_rescale_two_layer() -> None:
-    check.rescale_two_layer(lambda w1, b1, w2, a: (a * w1, a * b1, w2 / a))
-    with pytest.raises(CheckFailed, match="rescale_two_layer"):
-        check.rescale_two_layer(lambda w1, b1, w2, a: (a * w1, b1, w2 / a))  # forgot the bias
-    with pytest.raises(CheckFailed, match="rescale_two_layer"):
-        check.rescale_two_layer(lambda w1, b1, w2, a: (a * w1, a * b1, w2 * a))  # wrong direction
-
-
 def _power(mv, n, iters):  # noqa: ANN001, ANN202
     v = torch.ones(n) / n**0.5
     for _ in range(iters):

@@ -8,7 +8,7 @@ import torch
 
 from . import compare
 
-__all__ = ["clip_by_value", "effective_lr", "clipped_fraction", "clip_per_tensor", "momentum_step_bound", "explosion_length"]
+__all__ = ["clip_per_tensor", "momentum_step_bound", "explosion_length"]
 
 Grads = Sequence[torch.Tensor]
 
@@ -23,69 +23,6 @@ def _flat(fn: Callable[..., Grads]) -> Callable[..., torch.Tensor]:
         return torch.cat([torch.as_tensor(o).reshape(-1) for o in out])
 
     return run
-
-
-def clip_by_value(fn: Callable[[Grads, float], Grads]) -> None:
-    """Check ``fn(grads, clip_value)``: every entry of every gradient clamped to ``[−c, c]``.
-
-    >>> clip_by_value(lambda gs, c: list(gs))  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    lrcourse.check.CheckFailed: ❌ clip_by_value([tensor([ 0.5000, -3.0000,  2.0000])], 1.0): expected [0.5, -1.0, 1.0], got [0.5, -3.0, 2.0]. Hint: ...
-    """
-    t = torch.tensor
-    compare(
-        "clip_by_value",
-        _flat(fn),
-        None,
-        [
-            ([t([0.5, -3.0, 2.0])], 1.0),
-            ([t([[4.0, -0.1], [0.2, -9.0]]), t([0.3])], 0.5),
-            ([t([0.1, -0.2])], 1.0),  # nothing to clip
-            ([t([5.0]), t([-5.0, 0.0])], 2.0),
-        ],
-        hint="each entry of each tensor is limited to the interval from -c to c on its own, whatever the others do; "
-        "entries already inside stay as they are (so the direction of the whole gradient may change).",
-    )
-
-
-def effective_lr(fn: Callable[[float, float, float], float]) -> None:
-    """Check ``fn(lr, grad_norm, max_norm)``: the step size global-norm clipping leaves.
-
-    >>> effective_lr(lambda lr, n, c: lr)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    lrcourse.check.CheckFailed: ❌ effective_lr(0.1, 10.0, 1.0): expected 0.010000000000000002, got 0.1. Hint: ...
-    """
-    compare(
-        "effective_lr",
-        fn,
-        None,
-        [(0.1, 0.5, 1.0), (0.1, 10.0, 1.0), (1.0, 1.0, 1.0), (0.5, 100.0, 2.0), (0.3, 0.0, 1.0)],
-        hint="compare the clipped step with a plain step at rate lr: by what factor does clipping shorten it when ‖g‖ "
-        "exceeds the threshold, and what is left when it does not? A zero gradient is never clipped.",
-    )
-
-
-def clipped_fraction(fn: Callable[[Sequence[float], float], float]) -> None:
-    """Check ``fn(grad_norms, max_norm)``: the fraction of steps whose norm exceeded the threshold.
-
-    >>> clipped_fraction(lambda ns, c: 0.0)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    lrcourse.check.CheckFailed: ❌ clipped_fraction([0.5, 2.0, 3.0, 0.1], 1.0): expected 0.5, got 0.0. Hint: ...
-    """
-    compare(
-        "clipped_fraction",
-        fn,
-        None,
-        [([0.5, 2.0, 3.0, 0.1], 1.0), ([1.0, 1.0], 1.0), ([10.0], 0.5), ([0.2, 0.3, 0.4], 5.0)],
-        hint="a step is clipped only when its norm is larger than the threshold (a norm equal to it is left alone); "
-        "the answer is a share of all the steps, between 0 and 1, not a count.",
-    )
-
-
-
 
 
 def clip_per_tensor(fn: Callable[[Grads, float], Grads]) -> None:

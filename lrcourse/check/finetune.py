@@ -6,51 +6,7 @@ from collections.abc import Callable
 
 from . import compare
 
-__all__ = ["discriminative_lr_list", "slanted_triangular_lr", "unfrozen_after", "slice_lrs", "stlr_mean"]
-
-
-def discriminative_lr_list(fn: Callable[[float, int, float], list[float]]) -> None:
-    """Check ``fn(lr_head, n_groups, factor)``: the LRs from the input group to the head.
-
-    >>> discriminative_lr_list(lambda lr, n, f: [lr] * n)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    lrcourse.check.CheckFailed: ❌ discriminative_lr_list(0.01, 4, 2.6): expected [0.0005689576695493855, 0.0014792899408284023, 0.00384615..., got [0.01, 0.01, 0.01, 0.01]. Hint: ...
-    """
-    compare(
-        "discriminative_lr_list",
-        lambda *a: [float(v) for v in fn(*a)],
-        None,
-        [(0.01, 4, 2.6), (1.0, 3, 10.0), (0.5, 1, 2.6), (0.1, 3, 1.0)],  # one group; factor 1 = one LR
-        hint="the head (last) gets lr_head, each group below it lr_head divided by one more factor.",
-        tol=1e-9,
-    )
-
-
-def slanted_triangular_lr(fn: Callable[[float, int, float, float, int], float]) -> None:
-    """Check ``fn(max_lr, total, cut_frac, ratio, step)``: ULMFiT's slanted triangular learning rate.
-
-    >>> slanted_triangular_lr(lambda lr, total, cut_frac, ratio, t: lr)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    lrcourse.check.CheckFailed: ❌ slanted_triangular_lr(0.01, 100, 0.1, 32, 0): expected 0.0003125, got 0.01. Hint: ...
-    """
-    compare(
-        "slanted_triangular_lr",
-        fn,
-        None,
-        [
-            (0.01, 100, 0.1, 32, 0),  # the start: max_lr / ratio
-            (0.01, 100, 0.1, 32, 5),  # half way up
-            (0.01, 100, 0.1, 32, 10),  # the peak
-            (0.01, 100, 0.1, 32, 55),  # half way down
-            (0.01, 100, 0.1, 32, 100),  # the end: back to max_lr / ratio
-            (1.0, 50, 0.2, 10, 20),
-        ],
-        hint="follow ULMFiT's definition: a linear rise over the first cut steps (cut = total·cut_frac, rounded "
-        "down), then a linear fall over the rest, from max_lr/ratio up to max_lr and back.",
-        tol=1e-9,
-    )
+__all__ = ["unfrozen_after", "slice_lrs", "stlr_mean"]
 
 
 def unfrozen_after(fn: Callable[[int, int], list[bool]]) -> None:

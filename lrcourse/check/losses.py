@@ -8,7 +8,7 @@ import torch
 
 from . import compare
 
-__all__ = ["stable_softmax", "ce_logit_grad", "mse_logit_grad", "uniform_grad_ratio", "logit_square_grad"]
+__all__ = ["stable_softmax", "uniform_grad_ratio", "logit_square_grad"]
 
 
 def _cases() -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -44,44 +44,6 @@ def stable_softmax(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
         hint="adding one constant to every logit of a row leaves its softmax unchanged: choose it so that no "
         "exponential overflows and not all of them underflow.",
         tol=1e-4,  # exp(z - logsumexp(z)) is right too: in float32 at |z| = 1000 it is off by about 1.5e-5
-    )
-
-
-def ce_logit_grad(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
-    """Check ``fn(z, y)``: the gradient of the *mean* cross-entropy with respect to the logits.
-
-    >>> ce_logit_grad(lambda z, y: z)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    lrcourse.check.CheckFailed: ❌ ce_logit_grad([[0.8870365023612976, -1.5519664287567139, 0.153940126299..., [0, 1, 2, 3, 0, 1]): expected [[-0.11824224270936033, 0.004224924464988754, 0.023264019..., got [[0.8870365023612976, -1.5519664287567139, 0.153940126299.... Hint: ...
-    """
-    compare(
-        "ce_logit_grad",
-        fn,
-        None,
-        _cases(),
-        hint="differentiate one example's loss, log Σ_k exp(z_k) − z_y, with respect to each logit, then account "
-        "for the mean over the batch.",
-        tol=1e-5,
-    )
-
-
-def mse_logit_grad(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
-    """Check ``fn(z, y)``: the gradient of the chapter's MSE on softmax outputs, ``Σ_k (softmax(z)_k − onehot_k)²`` averaged over the batch, w.r.t. the logits.
-
-    >>> mse_logit_grad(lambda z, y: z)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    lrcourse.check.CheckFailed: ❌ mse_logit_grad([[0.8870365023612976, -1.5519664287567139, 0.153940126299..., [0, 1, 2, 3, 0, 1]): expected [[-0.07941143912948255, -0.0007194990036993921, 0.0013532..., got [[0.8870365023612976, -1.5519664287567139, 0.153940126299.... Hint: ...
-    """
-    compare(
-        "mse_logit_grad",
-        fn,
-        None,
-        _cases(),
-        hint="chain rule through the softmax: the loss's gradient with respect to the probabilities, then the "
-        "softmax's Jacobian (not diagonal: every probability depends on every logit), and the batch mean.",
-        tol=1e-5,
     )
 
 

@@ -8,10 +8,7 @@ import torch
 
 from . import compare
 
-__all__ = ["standardize", "batchnorm_train", "running_update", "batchnorm_input_grad", "equilibrium_sq_norm"]
-
-
-
+__all__ = ["standardize", "batchnorm_input_grad", "equilibrium_sq_norm"]
 
 
 def standardize(fn: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]) -> None:
@@ -36,65 +33,6 @@ def standardize(fn: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, t
         "E[x²] − E[x]² loses its precision for features far from 0.",
         tol=1e-4,
     )
-
-
-def batchnorm_train(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, float], torch.Tensor]) -> None:
-    """Check ``fn(x, gamma, beta, eps)``: BatchNorm's training-mode output for ``x`` of shape ``(N, C)``.
-
-    >>> batchnorm_train(lambda x, gamma, beta, eps: x)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    lrcourse.check.CheckFailed: ❌ batchnorm_train([[-1.3581314086914062, -0.3166837692260742, 5.09911441802..., [1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0], 1e-05): expected [[-0.462845..., got [[-1.3581314086914062, -0.3166837692260742, 5.09911441802.... Hint: ...
-    """
-    gen = torch.Generator().manual_seed(2)
-    x = torch.randn(16, 4, generator=gen, dtype=torch.float64).float() * 3 + 1
-    g, b = torch.rand(4, generator=gen) + 0.5, torch.randn(4, generator=gen, dtype=torch.float64).float()
-
-
-    compare(
-        "batchnorm_train",
-        fn,
-        None,
-        [
-            (x, torch.ones(4), torch.zeros(4), 1e-5),
-            (x, g, b, 1e-5),
-            (x[:2], g, b, 1e-5),  # two examples: every output is ±gamma + beta
-            (x * 1e-3, g, b, 1e-2),  # tiny variance: eps matters
-        ],
-        hint="normalize each channel (column) with this batch's own mean and biased variance, eps placed as in "
-        "torch.nn.BatchNorm1d's documentation, then apply the learned scale and shift; a constant channel gives beta.",
-        tol=1e-5,
-    )
-
-
-
-
-
-def running_update(
-    fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, float], tuple[torch.Tensor, torch.Tensor]],
-) -> None:
-    """Check ``fn(running_mean, running_var, x, momentum) -> (mean, var)``: PyTorch's running estimates.
-
-    >>> running_update(lambda mean, var, x, momentum: (mean, var))  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    lrcourse.check.CheckFailed: ❌ running_update([0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [[3.564502477645874, 4.293354034423828, 5.338162422180176..., 0.1): expected [0.45550990104675293, 0.3469720780849457, 0.4300936758518..., got [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]. Hint: ...
-    """
-    gen = torch.Generator().manual_seed(3)
-    x = torch.randn(8, 3, generator=gen, dtype=torch.float64).float() * 2 + 4
-    zeros, ones = torch.zeros(3), torch.ones(3)
-    compare(
-        "running_update",
-        None if fn is None else (lambda m, v, x, mom: torch.cat(list(fn(m, v, x, mom)))),
-        None,
-        [(zeros, ones, x, 0.1), (x.mean(0), x.var(0), x, 0.1), (zeros, ones, x, 1.0), (zeros, ones, x[:2], 0.5)],
-        hint="torch.nn.BatchNorm1d's documentation says it: does momentum weigh the old estimate or the batch's "
-        "statistic, and which batch variance (biased or unbiased) does the running estimate follow?",
-        tol=1e-5,
-    )
-
-
-
 
 
 def batchnorm_input_grad(
@@ -122,9 +60,6 @@ def batchnorm_input_grad(
         "add the three chain-rule terms, then check that each channel's result sums to zero over the batch.",
         tol=1e-6,
     )
-
-
-
 
 
 def equilibrium_sq_norm(fn: Callable[[float, float, float], float]) -> None:

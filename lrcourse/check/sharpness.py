@@ -2,47 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import torch
 
 from . import compare
 
-__all__ = ["rescale_two_layer", "power_iteration", "box_sharpness", "sam_gradient"]
-
-
-
-
-
-def rescale_two_layer(fn: Callable[..., Sequence[torch.Tensor]]) -> None:
-    """Check ``fn(w1, b1, w2, alpha)``: Dinh et al.'s rescaling by ``α``, which leaves a ReLU net's function unchanged.
-
-    >>> rescale_two_layer(lambda w1, b1, w2, a: (w1, b1, w2))  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    lrcourse.check.CheckFailed: ❌ rescale_two_layer([[1.5409960746765137, -0.293428897857666, -2.178789377212..., [-0.8566746115684509, 1.1006041765213013, -1.071187376976..., [[-0.5663174986839294, 0.3731146454811096, -0.89199531078..., 2.0): expected [3.0819921493530273, -0.586857795715332, -4.3575787544250..., got [1.5409960746765137, -0.293428897857666, -2.1787893772125.... Hint: ...
-    """
-
-    def flat(f: Callable[..., Sequence[torch.Tensor]]) -> Callable[..., torch.Tensor]:
-        return lambda w1, b1, w2, a: torch.cat([t.reshape(-1) for t in f(w1.clone(), b1.clone(), w2.clone(), a)])
-
-    g = torch.Generator().manual_seed(0)
-    cases = [
-        (torch.randn(4, 3, generator=g, dtype=torch.float64).float(), torch.randn(4, generator=g, dtype=torch.float64).float(), torch.randn(2, 4, generator=g, dtype=torch.float64).float(), a)
-        for a in (2.0, 0.1, 1.0, 1000.0)
-    ]
-    compare(
-        "rescale_two_layer",
-        flat(fn),
-        None,
-        cases,
-        hint="ReLU is positively homogeneous, relu(α z) = α relu(z) for α > 0: make every part of the hidden "
-        "pre-activation α times larger, then undo the factor where the hidden layer is read.",
-        tol=1e-5,
-    )
-
-
-
+__all__ = ["power_iteration", "box_sharpness", "sam_gradient"]
 
 
 def power_iteration(fn: Callable[[Callable[[torch.Tensor], torch.Tensor], int, int], float]) -> None:
@@ -77,9 +43,6 @@ def power_iteration(fn: Callable[[Callable[[torch.Tensor], torch.Tensor], int, i
     )
 
 
-
-
-
 def box_sharpness(fn: Callable[[torch.Tensor, torch.Tensor, float], float]) -> None:
     """Check ``fn(h, theta, eps)``: the exact ε-sharpness of ``L(θ) = ½ Σ h_i θ_i²`` (``h ≥ 0``).
 
@@ -103,9 +66,6 @@ def box_sharpness(fn: Callable[[torch.Tensor, torch.Tensor, float], float]) -> N
         "grows with |θ_i|), away from 0, and normalize the rise as the chapter's definition does.",
         tol=1e-5,
     )
-
-
-
 
 
 def sam_gradient(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]) -> None:

@@ -18,18 +18,12 @@ def _explosion_length(u: float, f: float) -> int:
     return t
 
 REFERENCES = {
-    "clip_by_value": _flat(lambda gs, c: [g.clamp(-c, c) for g in gs]),
-    "effective_lr": lambda lr, n, c: float(lr * min(1.0, c / n)) if n > 0 else float(lr),
-    "clipped_fraction": lambda ns, c: float(sum(n > c for n in ns) / len(ns)),
     "clip_per_tensor": _flat(_clip_per_tensor),
     "momentum_step_bound": lambda lr, c, mu, k: lr * c * sum(mu**j for j in range(k)),
     "explosion_length": _explosion_length,
 }
 
 HIDDEN = {
-    "clip_by_value": [([torch.tensor([3.0, -0.5, -7.0])], 2.0)],
-    "effective_lr": [(0.1, 8.0, 2.0), (0.3, 0.5, 1.0)],
-    "clipped_fraction": [([0.5, 3.0, 1.0, 1.5], 1.0)],
     "clip_per_tensor": [([torch.tensor([3.0, 4.0]), torch.tensor([0.1])], 1.0)],
     "momentum_step_bound": [(0.05, 2.0, 0.8, 6)],
     "explosion_length": [(1.5, 100.0), (1.1, 1e9), (10.0, 1000.0), (2.0, 1.5), (1.2, 1.0), (1.01, 10.0)],

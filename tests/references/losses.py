@@ -38,8 +38,6 @@ def logit_square(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 REFERENCES = {
     "stable_softmax": lambda z: torch.softmax(z, -1),
-    "ce_logit_grad": lambda z, y: _grad(F.cross_entropy, z, y),
-    "mse_logit_grad": lambda z, y: _grad(ce_mse, z, y),
     "uniform_grad_ratio": _uniform_ratio,
     "logit_square_grad": lambda z, y: _grad(logit_square, z, y),
 }
@@ -55,14 +53,7 @@ HIDDEN = {
         (torch.tensor([[1000.0, 0.0], [-1000.0, -999.0]]),),  # rows far apart: one shift for all underflows a row
         (torch.tensor([[[1000.0, 0.0, -1.0], [5.0, 6.0, 7.0]], [[-800.0, -801.0, -900.0], [0.0, 0.0, 0.0]]]),),  # 3-D
     ],
-    "ce_logit_grad": [(torch.tensor([[0.5, -1.0, 2.0], [0.0, 0.0, 0.0]]), torch.tensor([2, 0]))],
     "uniform_grad_ratio": [(7,), (1000,)],
-    "mse_logit_grad": [
-        (_logits(40, 5, 2), torch.tensor([0, 1, 1, 0, 1])),  # two classes, a batch of 5 (not N = K)
-        (torch.tensor([[20.0, -20.0, 0.0], [0.0, 0.0, 20.0]]), torch.tensor([0, 2])),  # saturated and right: ~0
-        (torch.tensor([[0.0, 12.0, -3.0, 1.0]]), torch.tensor([0])),  # confidently wrong: the Jacobian vanishes
-        (_logits(41, 8, 10, 3.0), torch.tensor([3, 3, 9, 0, 1, 5, 7, 3])),  # ten classes, wide logits
-    ],
     "logit_square_grad": [
         (_logits(42, 7, 3, 5.0), torch.tensor([2, 0, 1, 1, 2, 0, 0])),  # N = 7, K = 3: the mean is over N
         (torch.tensor([[0.0, 0.0]]), torch.tensor([1])),  # one example, two classes

@@ -12,8 +12,6 @@ def _box_reference(h: torch.Tensor, theta: torch.Tensor, eps: float) -> float:
     base = loss(theta)
     return float(100 * (loss(worst) - base) / (1 + base))
 
-def _rescale_reference(w1: torch.Tensor, b1: torch.Tensor, w2: torch.Tensor, alpha: float) -> tuple[torch.Tensor, ...]:
-    return w1 * alpha, b1 * alpha, w2 / alpha
 
 def _sam_gradient(h: torch.Tensor, theta: torch.Tensor, rho: float) -> torch.Tensor:
     g = h * theta
@@ -26,7 +24,6 @@ def _top_eig(matrix: torch.Tensor) -> float:
 
 
 REFERENCES = {
-    "rescale_two_layer": lambda w1, b1, w2, a: torch.cat([t.reshape(-1) for t in _rescale_reference(w1, b1, w2, a)]),
     "power_iteration": _top_eig,
     "box_sharpness": _box_reference,
     "sam_gradient": _sam_gradient,
@@ -52,7 +49,6 @@ HIDDEN = {
         (_rank_one(32, 6),),  # rank one: every other eigenvalue is 0
         (_psd(33, [2000.0, 300.0, 1.0, 1.0, 0.0, 0.0]),),  # a large scale
     ],
-    "rescale_two_layer": [(torch.ones(2, 2), torch.tensor([0.5, -0.5]), torch.tensor([[1.0, 2.0]]), 3.0)],
     "box_sharpness": [(torch.tensor([1.0, 8.0]), torch.tensor([0.5, -0.25]), 0.05)],
     "sam_gradient": [(torch.tensor([2.0, 0.5]), torch.tensor([1.0, -3.0]), 0.2)],
 }
