@@ -10,20 +10,6 @@ from lrcourse.check import CheckFailed
 from lrcourse.check import capstone as C
 
 
-def _split(model, wd):
-    decay = [p for p in model.parameters() if p.dim() > 1]
-    rest = [p for p in model.parameters() if p.dim() <= 1]
-    return [{"params": decay, "weight_decay": wd}, {"params": rest, "weight_decay": 0.0}]
-
-
-def test_decay_split():
-    C.decay_split(_split)
-    with pytest.raises(CheckFailed):  # decays everything, BatchNorm scales and biases included
-        C.decay_split(lambda m, wd: [{"params": list(m.parameters()), "weight_decay": wd}])
-    with pytest.raises(CheckFailed):  # forgets the biases altogether
-        C.decay_split(lambda m, wd: _split(m, wd)[:1])
-
-
 def _above(lr_max, lr_min, w, total, lr):
     if lr <= 0:
         return float(total)
@@ -50,12 +36,6 @@ def test_time_above_lr():
                         _above(a, b, w, T, lr))
     with pytest.raises(CheckFailed):
         C.time_above_lr(_count_steps)
-
-
-def test_epochs_to_accuracy():
-    C.epochs_to_accuracy(lambda acc, target: next((i + 1 for i, a in enumerate(acc) if a >= target), None))
-    with pytest.raises(CheckFailed):  # counts epochs from 0
-        C.epochs_to_accuracy(lambda acc, target: next((i for i, a in enumerate(acc) if a >= target), None))
 
 
 def _decoupled(model, lr, wd, scaler):

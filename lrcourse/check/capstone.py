@@ -11,7 +11,7 @@ from torch import nn
 
 from . import compare
 
-__all__ = ["decay_split", "time_above_lr", "epochs_to_accuracy", "decoupled_decay", "matched_lr", "time_to_target"]
+__all__ = ["time_above_lr", "decoupled_decay", "matched_lr", "time_to_target"]
 
 
 def _models() -> list[nn.Module]:
@@ -23,43 +23,6 @@ def _models() -> list[nn.Module]:
                           nn.Linear(12, 2)),
             nn.Linear(3, 2),
         ]
-
-
-def _summary(groups: Sequence[dict[str, Any]]) -> list[tuple[float, list[int]]]:
-    """Per weight-decay value, the sorted sizes of the tensors that get it (empty groups dropped)."""
-    by_wd: dict[float, list[int]] = {}
-    for g in groups:
-        params = list(g["params"])
-        if params:
-            by_wd.setdefault(float(g.get("weight_decay", 0.0)), []).extend(p.numel() for p in params)
-    return sorted((wd, sorted(sizes)) for wd, sizes in by_wd.items())
-
-
-def decay_split(fn: Callable[[nn.Module, float], list[dict[str, Any]]]) -> None:
-    """Check ``fn(model, weight_decay)``: param groups that decay the weight matrices and kernels only.
-
-    >>> decay_split(lambda m, wd: [{"params": list(m.parameters()), "weight_decay": wd}])  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    lrcourse.check.CheckFailed: ❌ decay_split(0, 0.0005): expected [(0.0, [3, 8, 8, 8]), (0.0005, [24, 32])], got [(0.0005, [3, 8, 8, 8, 24, 32])]. Hint: ...
-    """
-
-    def student(i: int, wd: float) -> list[tuple[float, list[int]]]:
-        model = _models()[i]
-        groups = fn(model, wd)
-        got = [p for g in groups for p in g["params"]]
-        if sorted(map(id, got)) != sorted(id(p) for p in model.parameters()):
-            return [("every parameter exactly once", [])]  # type: ignore[list-item]
-        return _summary(groups)
-
-    compare(
-        "decay_split",
-        student,
-        None,
-        [(0, 5e-4), (1, 0.1), (2, 1e-2)],  # BN model, a conv without bias, a bare linear layer
-        hint="which parameters does a following BatchNorm make scale-free, and which have no such invariance? "
-        "A parameter's number of dimensions tells them apart; every parameter must appear exactly once.",
-    )
 
 
 def time_above_lr(fn: Callable[[float, float, int, int, float], float]) -> None:
@@ -91,29 +54,6 @@ def time_above_lr(fn: Callable[[float, float, int, int, float], float]) -> None:
         "to the phase's end (or from its start): find each crossing by inverting that phase's formula. Check the "
         "cases where lr is at or below the floor, or above the peak, and a run without warm-up.",
         tol=1e-7,
-    )
-
-
-def epochs_to_accuracy(fn: Callable[[Sequence[float], float], int | None]) -> None:
-    """Check ``fn(test_acc, target)``: the first epoch (counted from 1) whose accuracy reaches ``target``, or None.
-
-    >>> epochs_to_accuracy(lambda acc, target: 1)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    lrcourse.check.CheckFailed: ❌ epochs_to_accuracy([0.5, 0.8, 0.9, 0.95], 0.9): expected 3, got 1. Hint: ...
-    """
-    compare(
-        "epochs_to_accuracy",
-        lambda acc, target: fn(list(acc), target),
-        None,
-        [
-            ([0.5, 0.8, 0.9, 0.95], 0.9),  # reached exactly at epoch 3
-            ([0.5, 0.92, 0.85, 0.95], 0.9),  # the first time counts, even if it drops again
-            ([0.95], 0.9),  # epoch 1
-            ([0.5, 0.6], 0.9),  # never: None
-            ([], 0.5),  # no epochs at all: None
-        ],
-        hint="epochs are counted from 1, and the first time the target is reached counts; None if it never is.",
     )
 
 

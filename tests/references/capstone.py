@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
 from typing import Any
 
 from torch import nn
 
-from lrcourse.check.capstone import _decoupled_summary, _models, _summary
-
-
-def _split(i: int, weight_decay: float) -> list[tuple[float, list[int]]]:
-    model = _models()[i]
-    decay = [p for p in model.parameters() if p.dim() > 1]
-    rest = [p for p in model.parameters() if p.dim() <= 1]
-    return _summary([{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}])
+from lrcourse.check.capstone import _decoupled_summary, _models
 
 
 def _time_above(lr_max: float, lr_min: float, warmup: int, total: int, lr: float) -> float:
@@ -30,13 +22,6 @@ def _time_above(lr_max: float, lr_min: float, warmup: int, total: int, lr: float
     # the cosine phase falls to lr where (1 + cos(pi u)) / 2 = (lr - lr_min) / (lr_max - lr_min)
     u = math.acos(2 * (lr - lr_min) / (lr_max - lr_min) - 1) / math.pi
     return rising + u * (total - warmup)
-
-
-def _epochs_to(test_acc: Sequence[float], target: float) -> int | None:
-    for epoch, acc in enumerate(test_acc, start=1):
-        if acc >= target:
-            return epoch
-    return None
 
 
 def _decoupled_groups(model: nn.Module, lr: float, weight_decay: float, bias_scaler: float) -> list[dict[str, Any]]:
@@ -62,18 +47,14 @@ def _time_to_target(finals: dict[int, list[float]], target: float) -> int | None
 
 
 REFERENCES = {
-    "decay_split": _split,
     "time_above_lr": _time_above,
-    "epochs_to_accuracy": _epochs_to,
     "decoupled_decay": _decoupled,
     "matched_lr": lambda lr, mu_from, mu_to: lr * (1 - mu_to) / (1 - mu_from),
     "time_to_target": _time_to_target,
 }
 
 HIDDEN = {
-    "decay_split": [(1, 3e-4)],
     "time_above_lr": [(0.3, 0.03, 5, 60, 0.1), (1.0, 0.0, 30, 100, 0.9), (0.2, 0.05, 0, 10, 0.0)],
-    "epochs_to_accuracy": [([0.7, 0.71, 0.69, 0.8], 0.75), ([0.9], 0.95)],
     "decoupled_decay": [(0, 0.05, 1e-3, 16.0)],
     "matched_lr": [(0.2, 0.5, 0.8), (0.05, 0.99, 0.9)],
     "time_to_target": [({1: [0.7, 0.95, 0.96], 3: [0.9, 0.91, 0.2]}, 0.9), ({5: [0.99, 0.98]}, 0.99)],
