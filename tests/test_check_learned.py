@@ -12,25 +12,6 @@ from lrcourse.check import CheckFailed
 from lrcourse.check import learned as chk
 
 
-def test_addsign_rule_right() -> None:
-    chk.addsign_rule("(1 + sign(g) * sign(m)) * g")
-    chk.addsign_rule("g + sign(g)*sign(m)*g")  # an equivalent rule is right too
-
-
-@pytest.mark.parametrize(
-    "wrong, words",
-    [
-        ("exp(sign(g)*sign(m))*g", "expected"),  # PowerSign, not AddSign
-        ("(1 + sign(g) * sign(v)) * g", "expected"),  # v is always >= 0
-        ("(1 + sign(g) * sign(m) * g", "does not parse"),
-        (None, "no answer yet"),
-    ],
-)
-def test_addsign_rule_wrong(wrong: str, words: str) -> None:
-    with pytest.raises(CheckFailed, match=words):
-        chk.addsign_rule(wrong)
-
-
 def _recover_by_branches(x: torch.Tensor, p: float) -> torch.Tensor:
     """A right answer written as the two branches the encoding has."""
     small = x[..., 0] == -1
@@ -122,7 +103,6 @@ def test_every_checker_has_hidden_cases_that_right_answers_pass() -> None:
     refs, hidden = _hidden()
     assert sorted(hidden) == sorted(chk.__all__)
     right = {
-        "addsign_rule": learned.parse("g + sign(g)*sign(m)*g"),
         "meta_objective": lambda losses: torch.log(losses[1:]).mean(0).sub(torch.log(losses[0])).mean(),
         "powersign_window": lambda h: torch.tensor([math.exp(-1) / h, 1 / h], dtype=torch.float64),
         "recover_gradient": _recover_in_float64,

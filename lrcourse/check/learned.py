@@ -10,7 +10,7 @@ import torch
 from .. import learned
 from . import CheckFailed, compare
 
-__all__ = ["addsign_rule", "meta_objective", "powersign_window", "recover_gradient"]
+__all__ = ["meta_objective", "powersign_window", "recover_gradient"]
 
 
 def _rule_cases() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
@@ -21,30 +21,6 @@ def _rule_cases() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         (t([0.0, 3.0]), t([1.0, 0.0]), t([0.0, 9.0])),  # a zero gradient, a zero average
         (t([1e-6, -1e3]), t([1e-6, -1e3]), t([1e-12, 1e6])),  # tiny and huge, same sign
     ]
-
-
-def addsign_rule(text: str) -> None:
-    """Check a rule string for AddSign (in the language of ``lrcourse.learned.parse``).
-
-    >>> addsign_rule("sign(g) * g")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    lrcourse.check.CheckFailed: ❌ addsign_rule([1.0, -2.0, 0.5], [0.30000001192092896, -0.10000000149011612, -0.4000000059..., [1.0, 4.0, 0.25]): expected [2.0, -4.0, 0.0], got [1.0, 2.0, 0.5]. Hint: ...
-    """
-    if text is None or text is Ellipsis:
-        raise CheckFailed("❌ addsign_rule: no answer yet. Hint: use sign(g), sign(m), + and *.")
-    try:
-        rule = learned.parse(text)
-    except learned.RuleError as err:
-        raise CheckFailed(f"❌ addsign_rule: the rule does not parse: {err}") from None
-    compare(
-        "addsign_rule",
-        rule,
-        None,
-        _rule_cases(),
-        hint="AddSign scales g by a factor that depends only on whether sign(g) and sign(m) agree; "
-        "work out that factor in both cases, then build it from sign(g), sign(m), + and *.",
-    )
 
 
 def recover_gradient(fn: Callable[[torch.Tensor, float], torch.Tensor]) -> None:

@@ -27,7 +27,6 @@ def _encoded(values: list, p: float) -> tuple[torch.Tensor, float]:
 
 
 REFERENCES = {
-    "addsign_rule": learned.parse("(1+sign(g)*sign(m))*g"),
     "meta_objective": _meta_objective,
     "powersign_window": lambda h: torch.tensor(_powersign_window(h), dtype=torch.float64),
     "recover_gradient": _recover_gradient,
@@ -35,10 +34,6 @@ REFERENCES = {
 
 _t = torch.tensor
 HIDDEN: dict[str, list[tuple]] = {
-    "addsign_rule": [
-        (_t([0.5, -0.5, 2.0, -3.0]), _t([-0.2, -0.2, 0.0, 1.0]), _t([0.25, 0.25, 4.0, 9.0])),  # mixed signs
-        (_t([[1.0, -1.0], [4.0, 0.0]]), _t([[1.0, 1.0], [-1.0, -1.0]]), _t([[1.0, 1.0], [16.0, 0.0]])),  # 2-D
-    ],
     "meta_objective": [
         (_t([[3.0, 1.0, 100.0], [1.5, 1.0, 10.0], [0.3, 2.0, 1.0], [0.03, 0.5, 0.1]]),),  # three problems
         (_t([[1e-4], [1e-5], [1e-6], [1e-7], [1e-8]]),),  # tiny losses: only the ratios count
