@@ -129,9 +129,9 @@ def bench_fit(tiny: bool) -> list[str]:
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for batch_size in (128,) if tiny else (32, 128, 512):
         repeats = 1 if tiny else 5
-        t_ref, n = bf._time(bf._dataloader_loop, data, batch_size, 1 if tiny else 3, repeats=repeats)
-        t_fit, _ = bf._time(bf._fit, data, batch_size, 1 if tiny else 3, repeats=repeats)
-        t_bare, _ = bf._time(bf._sliced_loop, data, batch_size, 1 if tiny else 3, repeats=repeats)
+        loops = {"DataLoader": bf._dataloader_loop, "fit": bf._fit, "bare": bf._sliced_loop}
+        timed = bf._time(loops, data, batch_size, 1 if tiny else 3, repeats=repeats)  # in turn, round after round
+        (t_ref, n), (t_fit, _), (t_bare, _) = timed["DataLoader"], timed["fit"], timed["bare"]
         lines.append(f"| {dev.type} | {batch_size} | {n} | {n / t_ref:.0f} | {n / t_fit:.0f} | {n / t_bare:.0f} "
                      f"| {t_ref / t_fit:.2f}x |")
     return lines

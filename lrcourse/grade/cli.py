@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -114,9 +115,18 @@ def _kill(pidfile: Path) -> None:
         pass
 
 
+# Submissions are prepared and scored in threads, and both parse Python (``ast``). CPython 3.11
+# keeps one AST-conversion recursion counter for all threads (cpython gh-106905), so two threads
+# parsing at once can fail with "SystemError: AST constructor recursion depth mismatch" (fixed
+# in later releases); it struck one submission of the test class on a busy machine. The parsing
+# is quick, so it takes turns; the kernels still run side by side.
+_PARSING = threading.Lock()
+
+
 def run_one(sub: Submission, solution: Path, opts: dict[str, Any], tmp: Path) -> dict[str, Any]:
     """Grade one submission (its cells run in a runner process); a runner that fails or hangs gives a result too."""
-    plan, result = prepare(sub.path, solution)
+    with _PARSING:
+        plan, result = prepare(sub.path, solution)
     if plan is None:
         return result
     fd, name = tempfile.mkstemp(dir=tmp, suffix=".job.json")
@@ -161,7 +171,8 @@ def run_one(sub: Submission, solution: Path, opts: dict[str, Any], tmp: Path) ->
         last = (err or "").strip().splitlines()[-1:] or ["no message"]
         result["notes"].append(f"running this notebook failed: {last[0][:200]}")
         return result
-    return score(plan, result, json.loads(Path(job["result"]).read_text()), opts["timeout"])
+    with _PARSING:
+        return score(plan, result, json.loads(Path(job["result"]).read_text()), opts["timeout"])
 
 
 def grade(
