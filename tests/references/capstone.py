@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import math
 import statistics
-from typing import Any
-
-from torch import nn
-
-from lrcourse.check.capstone import _decoupled_summary, _models
 
 
 def _time_above(lr_max: float, lr_min: float, warmup: int, total: int, lr: float) -> float:
@@ -24,38 +19,45 @@ def _time_above(lr_max: float, lr_min: float, warmup: int, total: int, lr: float
     return rising + u * (total - warmup)
 
 
-def _decoupled_groups(model: nn.Module, lr: float, weight_decay: float, bias_scaler: float) -> list[dict[str, Any]]:
-    rest = [p for p in model.parameters() if p.dim() <= 1]
-    weights = [p for p in model.parameters() if p.dim() > 1]
-    return [
-        {"params": weights, "lr": lr, "weight_decay": weight_decay},
-        {"params": rest, "lr": lr * bias_scaler, "weight_decay": weight_decay / bias_scaler},
-    ]
+def _coupled_decay(lr: float, decay: float, momentum: float, nesterov: bool) -> float:
+    """PyTorch's SGD with no loss gradient: weight w and buffer v map linearly, and (w, v) ∝ r**t with r = 1 - decay.
+
+    Heavy ball: v' = mu v + wd w, w' = w - lr v'  -> r**2 - (1 + mu - a) r + mu = 0, with a = lr wd.
+    Nesterov:   w' = w - lr (wd w + mu v')         -> r**2 - (1 + mu - a (1 + mu)) r + mu (1 - a) = 0.
+    Both linear in a; solved for it.
+    """
+    r, mu = 1 - decay, momentum
+    a = (1 - r) * (r - mu) / ((1 + mu) * r - mu if nesterov else r)
+    return a / lr
 
 
-def _decoupled(i: int, lr: float, wd: float, scaler: float) -> Any:
-    model = _models()[i]
-    return _decoupled_summary(model, _decoupled_groups(model, lr, wd, scaler))
-
-
-def _time_to_target(finals: dict[int, list[float]], target: float) -> int | None:
-    for budget in sorted(finals):
-        scores = [a if math.isfinite(a) else 0.0 for a in finals[budget]]
-        if scores and statistics.median(scores) >= target:
-            return budget
-    return None
+def _time_to_target(finals: dict[int, list[float]], target: float) -> float | None:
+    budgets = sorted(finals)
+    medians = [statistics.median(a if math.isfinite(a) else 0.0 for a in finals[b]) for b in budgets]
+    k = next((i for i, m in enumerate(medians) if m >= target), None)
+    if k is None:
+        return None
+    if k == 0:
+        return float(budgets[0])
+    lo, hi = math.log(budgets[k - 1]), math.log(budgets[k])
+    return math.exp(lo + (target - medians[k - 1]) / (medians[k] - medians[k - 1]) * (hi - lo))
 
 
 REFERENCES = {
     "time_above_lr": _time_above,
-    "decoupled_decay": _decoupled,
+    "coupled_decay": _coupled_decay,
     "matched_lr": lambda lr, mu_from, mu_to: lr * (1 - mu_to) / (1 - mu_from),
     "time_to_target": _time_to_target,
 }
 
 HIDDEN = {
     "time_above_lr": [(0.3, 0.03, 5, 60, 0.1), (1.0, 0.0, 30, 100, 0.9), (0.2, 0.05, 0, 10, 0.0)],
-    "decoupled_decay": [(0, 0.05, 1e-3, 16.0)],
+    "coupled_decay": [(0.05, 1e-3, 0.95, True), (1.0, 0.02, 0.9, True), (0.3, 2e-3, 0.9, False)],
     "matched_lr": [(0.2, 0.5, 0.8), (0.05, 0.99, 0.9)],
-    "time_to_target": [({1: [0.7, 0.95, 0.96], 3: [0.9, 0.91, 0.2]}, 0.9), ({5: [0.99, 0.98]}, 0.99)],
+    "time_to_target": [
+        ({1: [0.7, 0.7, 0.7], 2: [0.95, 0.9, 0.92], 4: [0.85, 0.8, 0.86], 8: [0.97, 0.96, 0.95]}, 0.9),  # dips: the first
+        ({16: [0.93, math.nan, 0.95, 0.9], 4: [0.8, 0.85, math.nan, math.nan], 8: [0.86, 0.9, 0.88, 0.2]}, 0.9),  # NaN in both
+        ({5: [0.99, 0.97, 0.98]}, 0.98),  # exactly at the target, one budget
+        ({3: [0.7, 0.9, 0.8], 6: [0.9, 0.9, 0.9]}, 0.9),  # the median hits the target exactly at 6
+    ],
 }
