@@ -9,10 +9,54 @@ from lrcourse.check import CheckFailed
 from lrcourse.check import ensembles as C
 
 
-def test_pairwise_disagreement():
-    C.pairwise_disagreement(lambda a, b: (a.argmax(-1) != b.argmax(-1)).float().mean().item())
-    with pytest.raises(CheckFailed):  # agreement instead of disagreement
-        C.pairwise_disagreement(lambda a, b: (a.argmax(-1) == b.argmax(-1)).float().mean().item())
+def _two_member_range(ea, eb, d, k):
+    lowest = max(0.0, 1 - (ea + eb + d) / 2)
+    highest = 1 - (ea + eb - d) / 2 if k == 2 else min(1.0, 1 - max(ea, eb) + d)
+    return lowest, highest
+
+
+def test_two_member_accuracy_range_right(capsys):
+    C.two_member_accuracy_range(_two_member_range)
+    C.two_member_accuracy_range(lambda *a: list(_two_member_range(*a)))  # a list is fine
+    assert capsys.readouterr().out.count("✅") == 2
+
+
+def test_two_member_accuracy_range_brute_force():
+    """The bounds are the extremes over every split of a small test set into kinds of examples."""
+    from fractions import Fraction
+
+    n, found = 8, {}
+    for r in range(n + 1):  # both right
+        for only_a in range(n + 1 - r):
+            for only_b in range(n + 1 - r - only_a):
+                for same in range(n + 1 - r - only_a - only_b):  # both wrong, on the same class
+                    diff = n - r - only_a - only_b - same  # both wrong, on different classes
+                    for k in (2, 10):
+                        if k == 2 and diff:
+                            continue
+                        key = (Fraction(only_b + same + diff, n), Fraction(only_a + same + diff, n),
+                               Fraction(only_a + only_b + diff, n), k)
+                        lo, hi = Fraction(r, n), Fraction(r + only_a + only_b + diff, n)
+                        old = found.get(key, (lo, hi))
+                        found[key] = (min(old[0], lo), max(old[1], hi))
+    for (ea, eb, d, k), (lo, hi) in found.items():
+        f_lo, f_hi = _two_member_range(ea, eb, d, k)
+        assert f_lo <= lo < f_lo + Fraction(1, n) and f_hi - Fraction(1, n) < hi <= f_hi  # whole examples round
+        if (ea + eb + d) * n % 2 == 0:
+            assert (lo, hi) == (f_lo, f_hi)
+
+
+def test_two_member_accuracy_range_wrong():
+    wrongs = [
+        lambda ea, eb, d, k: _two_member_range(ea, eb, d, 2),  # the two-class answer for every k
+        lambda ea, eb, d, k: _two_member_range(ea, eb, d, 10),  # the many-class answer for every k
+        lambda ea, eb, d, k: (1 - (ea + eb + d) / 2, 1 - max(ea, eb) + d),  # no caps at 0 and 1
+        lambda ea, eb, d, k: (1 - max(ea, eb), min(1.0, 1 - min(ea, eb) + d)),  # no worse than the worse member
+        lambda ea, eb, d, k: _two_member_range(ea, eb, d, k)[::-1],  # (highest, lowest)
+    ]
+    for wrong in wrongs:
+        with pytest.raises(CheckFailed, match="two_member_accuracy_range"):
+            C.two_member_accuracy_range(wrong)
 
 
 def _equal_mass(p, y, bins, descending=False, weighted=True):

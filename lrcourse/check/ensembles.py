@@ -8,31 +8,37 @@ import torch
 
 from . import compare
 
-__all__ = ["pairwise_disagreement", "equal_mass_ece", "last_k_nll"]
+__all__ = ["two_member_accuracy_range", "equal_mass_ece", "last_k_nll"]
 
 
-def pairwise_disagreement(fn: Callable[[torch.Tensor, torch.Tensor], float]) -> None:
-    """Check ``fn(logits_a, logits_b)``: the fraction of examples where two models' top classes differ.
+def two_member_accuracy_range(fn: Callable[[float, float, float, int], tuple[float, float]]) -> None:
+    """Check ``fn(err_a, err_b, disagreement, n_classes)``: the lowest and highest accuracy the
+    average of two members' probabilities can have, given only their error rates and how often
+    their top classes differ (shares of a large test set, ties aside), as ``(lowest, highest)``.
 
-    >>> pairwise_disagreement(lambda a, b: 0.0)  # doctest: +ELLIPSIS
+    >>> two_member_accuracy_range(lambda ea, eb, d, k: (1 - max(ea, eb), 1 - min(ea, eb) + d))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lrcourse.check.CheckFailed: ❌ pairwise_disagreement([[-0.31128954887390137, -0.7130302786827087, -0.729068160..., [[0.41228148341178894, -0.5804349184036255, 2.26599645614...): expected 0.7599999904632568, got 0.0. Hint: ...
+    lrcourse.check.CheckFailed: ❌ two_member_accuracy_range(0.2, 0.2, 0.1, 10): expected [0.75, 0.9], got [0.8, 0.9]. Hint: ...
     """
-    g = torch.Generator().manual_seed(1)
-    a = torch.randn(50, 4, generator=g, dtype=torch.float64).float()
     compare(
-        "pairwise_disagreement",
-        fn,
+        "two_member_accuracy_range",
+        lambda *a: torch.tensor([float(v) for v in fn(*a)], dtype=torch.float64),
         None,
         [
-            (a, a.clone()),  # a model agrees with itself
-            (a, torch.randn(50, 4, generator=g, dtype=torch.float64).float()),
-            (a, 3 * a + 1),  # same ranking, different scale: full agreement
-            (torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([[0.0, 1.0], [0.0, 1.0]])),
+            (0.2, 0.2, 0.1, 10),
+            (0.2, 0.2, 0.1, 2),  # two classes: two wrong members always agree
+            (0.1, 0.3, 0.25, 10),
+            (0.3, 0.3, 0.0, 5),  # the same predictions everywhere: the ensemble is either member
+            (0.4, 0.5, 0.6, 10),  # the highest is capped at 1
+            (0.7, 0.8, 0.9, 10),  # the lowest is capped at 0
+            (0.1, 0.15, 0.05, 2),
+            (0.0, 0.1, 0.1, 3),  # one member is never wrong
         ],
-        hint="each model's top class is the one with the largest logit; count the examples where the two differ, "
-        "as a share of all examples, returned as a Python float.",
+        hint="sort the examples into kinds: both members right; one right, the other wrong; both wrong on the "
+        "same class; both wrong on different classes. For each kind, must the average of the probabilities be "
+        "right, must it be wrong, or can it go either way? Then write the errors and the disagreement as sums of "
+        "the kinds' shares and push the free kinds to one end or the other; mind which kind two classes rule out.",
     )
 
 
