@@ -4,25 +4,46 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch
+
 from . import compare
 
-__all__ = ["unfrozen_after", "slice_lrs", "stlr_mean"]
+__all__ = ["unfreezing_mean_lrs", "slice_lrs", "stlr_mean"]
 
 
-def unfrozen_after(fn: Callable[[int, int], list[bool]]) -> None:
-    """Check ``fn(n_groups, epochs_done)``: which groups (input to head) train after gradual unfreezing.
+def unfreezing_mean_lrs(fn: Callable[[float, int, float, int, float, float], list[float]]) -> None:
+    """Check ``fn(max_lr, n_groups, factor, epochs, cut_frac, ratio)``: each layer group's mean learning rate
+    (input group first) over a long run of gradual unfreezing with discriminative rates.
 
-    >>> unfrozen_after(lambda n, e: [True] * n)  # doctest: +ELLIPSIS
+    The head's rate follows the slanted triangular schedule (``max_lr``, ``cut_frac``, ``ratio``) over the
+    whole run of ``epochs`` epochs; the group ``j`` groups below the head gets ``1 / factor**j`` of it, and
+    trains from the end of epoch ``j`` on (the head from the start). The mean is over all the steps of the
+    run, a frozen step counting as rate 0, in the limit of many steps per epoch.
+
+    >>> def no_unfreezing(lr, g, f, e, c, r):  # every group trains from the start
+    ...     return [lr * (1 + r) / (2 * r) / f ** (g - 1 - k) for k in range(g)]
+    >>> unfreezing_mean_lrs(no_unfreezing)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lrcourse.check.CheckFailed: ❌ unfrozen_after(4, 0): expected [False, False, False, True], got [True, True, True, True]. Hint: ...
+    lrcourse.check.CheckFailed: ❌ unfreezing_mean_lrs(0.3, 4, 2.6, 20, 0.1, 32.0): expected [0.007090486790699439, ..., got [0.008801063950842057, .... Hint: ...
     """
     compare(
-        "unfrozen_after",
-        lambda *a: [bool(v) for v in fn(*a)],
+        "unfreezing_mean_lrs",
+        lambda *a: torch.tensor([float(v) for v in fn(*a)], dtype=torch.float64),
         None,
-        [(4, 0), (4, 1), (4, 3), (4, 10), (1, 0)],  # head only at first; everything once all are unfrozen
-        hint="start with only the head (the last group) trainable and unfreeze one more group, downwards, per epoch.",
+        [
+            (0.3, 4, 2.6, 20, 0.1, 32.0),  # this chapter's run: groups unfreeze inside the warm-up and after it
+            (1.0, 4, 1.0, 20, 0.1, 32.0),  # one LR for all groups, unfrozen gradually
+            (1.0, 3, 2.6, 1, 0.1, 32.0),  # a run of one epoch: only the head ever trains
+            (0.1, 6, 2.6, 4, 0.3, 32.0),  # more groups than epochs: the lowest two never train
+            (1.0, 5, 2.0, 10, 0.5, 1.0),  # ratio 1: a constant rate
+            (2.0, 2, 10.0, 1000, 0.1, 100.0),
+        ],
+        hint="write the head's rate as a function of the share s of the run done (0 to 1): linear up to "
+        "cut_frac, linear down after it. A group j groups below the head trains from s = j / epochs on (if "
+        "that is inside the run) at 1 / factor**j of the head's rate, so its mean over the whole run is "
+        "that fraction of the area under the head's rate from there to the end, split at cut_frac.",
+        tol=1e-7,  # float32 passes; summing the schedule step by step would need billions of steps
     )
 
 
