@@ -11,22 +11,91 @@ from lrcourse.check import CheckFailed
 from lrcourse.check import optimizers as chk
 
 
-def right_classify(eigs):
-    neg, pos, zero = any(e < 0 for e in eigs), any(e > 0 for e in eigs), any(e == 0 for e in eigs)
-    if neg and pos:
-        return "saddle"
-    if zero:
-        return "degenerate"
-    return "minimum" if pos else "maximum"
+def _exit_by_search(eigenvalues, lr, offset, radius):
+    """Right, in float64: log of the squared distance, sum of geometric terms; double t, then bisect."""
+    terms = [(2 * math.log(abs(o)), 2 * math.log(abs(1 - lr * lam)))
+             for lam, o in zip(eigenvalues, offset) if o != 0 and 1 - lr * lam != 0]
+    if all(b <= 0 for _, b in terms):
+        return math.inf
+
+    def outside(t):
+        top = max(a + t * b for a, b in terms)
+        return top + math.log(sum(math.exp(a + t * b - top) for a, b in terms)) > 2 * math.log(radius)
+
+    lo, hi = 0, 1
+    while not outside(hi):
+        lo, hi = hi, 2 * hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if outside(mid) else (mid, hi)
+    return hi
 
 
-def test_classify_eigenvalues(capsys):
-    chk.classify_eigenvalues(right_classify)
+def _exit_by_running(eigenvalues, lr, offset, radius, cap):
+    d = list(offset)
+    for t in range(1, cap + 1):
+        d = [x - lr * lam * x for lam, x in zip(eigenvalues, d)]  # a gradient step on ½ Σ λ x²
+        if math.hypot(*d) > radius:
+            return t
+    return math.inf
+
+
+def _exit_cases():
+    from tests.references.make_expected import public_cases, references
+
+    ref = references("optimizers")
+    return ref.REFERENCES["gd_exit_step"], public_cases("optimizers")["gd_exit_step"] + ref.HIDDEN["gd_exit_step"]
+
+
+def test_gd_exit_step(capsys):
+    chk.gd_exit_step(_exit_by_search)
     assert "✅" in capsys.readouterr().out
-    with pytest.raises(CheckFailed, match="saddle|degenerate"):
-        chk.classify_eigenvalues(lambda e: "minimum" if min(e) >= 0 else ("maximum" if max(e) <= 0 else "saddle"))
+    reference, cases = _exit_cases()
+    for case in cases:  # the hidden cases too
+        assert _exit_by_search(*case) == reference(*case), case
+
+
+def test_gd_exit_step_cases_are_runs_of_gradient_descent():
+    """Where a run is short enough, the expected step is where a run of gradient descent leaves the ball
+    (and an answer math.inf is a run that stays inside for 20 000 steps)."""
+    reference, cases = _exit_cases()
+    for case in cases:
+        want = reference(*case)
+        if want == math.inf or want <= 20_000:
+            assert _exit_by_running(*case, cap=20_000) == want, case
+    assert sum(reference(*c) > 10**9 for c in cases) >= 2  # cases no loop finishes
+
+
+def _dominant_only(eigenvalues, lr, offset, radius):  # the fastest-growing direction alone, as if the others were 0
+    grow = [(abs(1 - lr * lam), abs(o)) for lam, o in zip(eigenvalues, offset) if o != 0 and abs(1 - lr * lam) > 1]
+    if not grow:
+        return math.inf
+    q, o = max(grow)
+    return math.floor(math.log(radius / o) / math.log(q)) + 1
+
+
+def _negative_curvature_only(eigenvalues, lr, offset, radius):  # "a minimum holds gradient descent": no oscillation
+    kept = [(lam, o) for lam, o in zip(eigenvalues, offset) if lam < 0]
+    return _exit_by_search([lam for lam, _ in kept], lr, [o for _, o in kept], radius) if kept else math.inf
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        _dominant_only,
+        _negative_curvature_only,
+        lambda e, lr, o, r: _exit_by_running(e, lr, o, r, cap=100_000),  # a loop that gives up
+        lambda e, lr, o, r: _exit_by_search(e, lr, o, r) - 1,  # the last step inside
+    ],
+)
+def test_gd_exit_step_wrong(wrong):
+    with pytest.raises(CheckFailed, match="gd_exit_step"):
+        chk.gd_exit_step(wrong)
+
+
+def test_gd_exit_step_no_answer():
     with pytest.raises(CheckFailed, match="no answer"):
-        chk.classify_eigenvalues(None)
+        chk.gd_exit_step(None)
 
 
 def test_look_around(capsys):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -12,8 +12,8 @@ from . import compare
 
 __all__ = [
     "adadelta_first_step",
-    "classify_eigenvalues",
     "decay_half_life",
+    "gd_exit_step",
     "look_around",
     "powersign_flip_step",
     "taylor_second_order",
@@ -35,21 +35,49 @@ def _t(*values: float) -> T:
 # ----------------------------------------------------------------------------- chapter 2
 
 
-def classify_eigenvalues(fn: Callable[[Sequence[float]], str]) -> None:
-    """Check ``fn(eigenvalues)``: ``"minimum"``, ``"maximum"``, ``"saddle"`` or ``"degenerate"``.
+def gd_exit_step(fn: Callable[[list[float], float, list[float], float], float]) -> None:
+    """Check ``fn(eigenvalues, lr, offset, radius)``: after how many steps gradient descent on the
+    quadratic model of a critical point leaves the ball of radius ``radius`` around it.
 
-    >>> classify_eigenvalues(lambda h: "minimum")  # doctest: +ELLIPSIS
+    The model is ``L(δ) = ½ Σ λ_i δ_i²``, with ``δ`` written in the Hessian's eigenvectors:
+    ``eigenvalues[i]`` is ``λ_i`` and ``offset[i]`` the start's coordinate along eigenvector ``i``
+    (``‖offset‖ <= radius``). Plain gradient descent with rate ``lr`` runs from ``offset``; the
+    answer is the first step ``t >= 1`` with ``‖δ_t‖ > radius``, or ``math.inf`` if there is none.
+    Some cases take billions of steps: a loop does not finish them.
+
+    >>> def simulate(eigenvalues, lr, offset, radius, cap=10_000):  # a first attempt: run it, and give up after cap steps
+    ...     d = torch.tensor(offset, dtype=torch.float64)
+    ...     for t in range(1, cap + 1):
+    ...         d = d - lr * torch.tensor(eigenvalues, dtype=torch.float64) * d
+    ...         if d.norm() > radius:
+    ...             return t
+    ...     return math.inf
+    >>> gd_exit_step(simulate)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lrcourse.check.CheckFailed: ❌ classify_eigenvalues([-1.0, -0.5]): expected 'maximum', got 'minimum'. Hint: ...
+    lrcourse.check.CheckFailed: ❌ gd_exit_step([-1.0, 1.0], 9.5367431640625e-07, [1e-06, 0.9], 1.0): expected 14486620, got inf. Hint: ...
     """
     compare(
-        "classify_eigenvalues",
-        fn,
+        "gd_exit_step",
+        _unless_missing(fn, lambda eigenvalues, lr, offset, radius: fn(list(eigenvalues), lr, list(offset), radius)),
         None,
-        [([1.0, 2.0],), ([-1.0, -0.5],), ([3.0, -0.1],), ([2.0, 0.0],), ([0.0, -1.0],), ([5.0],), ([1.0, 2.0, -3.0, 4.0],)],
-        hint="decide from the signs alone: eigenvalues of both signs settle it whatever else is there, "
-        "but a zero eigenvalue beside eigenvalues of one sign leaves the second-order test undecided.",
+        [
+            ([-2.0, 2.0], 0.05, [7.0710678e-5, 7.0710678e-5], 0.1),  # the toy's saddle, from (1e-4, 0)
+            ([1.0, 4.0], 0.4, [0.01, 0.01], 0.5),  # a minimum, lr below 2/λ_max
+            ([1.0, 4.0], 0.6, [0.01, 1e-3], 0.5),  # the same minimum, lr above 2/λ_max
+            ([1.0, 4.0], 0.5, [0.01, 0.01], 0.5),  # lr = 2/λ_max exactly
+            ([-1.0, -0.99, 3.0], 0.1, [0.1, 0.1, 0.05], 1.0),  # two directions grow together
+            ([0.0, 1.0], 0.1, [0.3, 0.0], 0.5),  # a flat direction
+            ([-2.0, 2.0], 0.05, [0.0, 0.01], 0.5),  # nothing along the way down
+            ([2.0, -0.5], 0.5, [0.3, 0.01], 1.0),  # lr·λ = 1: that coordinate is 0 after one step
+            ([-100.0], 0.1, [0.05], 0.5),  # out at once
+            ([-1.0, 1.0], 2.0**-20, [1e-6, 0.9], 1.0),  # first in, then out: millions of steps
+            ([-3.0, 5.0], 2.0**-30, [1e-8, 0.5], 1.0),  # billions of steps
+        ],
+        hint="each eigendirection is multiplied by its own factor at every step, so the squared distance after t "
+        "steps is a sum of geometric sequences in t; started inside the ball, once that sum is past radius² it "
+        "stays past (why?), so you can search for t instead of stepping through it. Work with logarithms, and "
+        "decide first which directions can ever grow (mind the sign of the factor).",
     )
 
 

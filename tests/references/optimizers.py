@@ -13,18 +13,31 @@ from lrcourse.check.optimizers import LOSSES, T, _t
 def _adadelta_first(g: T, rho: float, eps: float) -> T:
     return -(eps**0.5) * g / ((1 - rho) * g * g + eps).sqrt()
 
-def _classify(eigenvalues: Sequence[float]) -> str:
-    tol = 1e-9 * max(1.0, max(abs(v) for v in eigenvalues))
-    neg = any(v < -tol for v in eigenvalues)
-    pos = any(v > tol for v in eigenvalues)
-    zero = any(abs(v) <= tol for v in eigenvalues)
-    if neg and pos:
-        return "saddle"
-    if neg and not zero:
-        return "maximum"
-    if pos and not zero:
-        return "minimum"
-    return "degenerate"
+def _exit_step(eigenvalues: Sequence[float], lr: float, offset: Sequence[float], radius: float) -> float:
+    # Exact arithmetic on the given floats (mpmath, 60 digits), not a closed form in float64: the squared
+    # distance after t steps is S(t) = Σ o_i² q_i^(2t), q_i = |1 - lr λ_i|. S is convex in t and S(0) <= r²,
+    # so once S(t) > r² it stays so: double t until outside, then bisect.
+    import mpmath
+
+    with mpmath.workdps(60):
+        mpf = mpmath.mpf
+        terms = [(2 * mpmath.log(abs(mpf(o))), 2 * mpmath.log(abs(1 - mpf(lr) * mpf(lam))))
+                 for lam, o in zip(eigenvalues, offset, strict=True) if o != 0 and 1 - mpf(lr) * mpf(lam) != 0]
+        if not any(b > 0 for _, b in terms):
+            return math.inf
+        bound = 2 * mpmath.log(mpf(radius))
+
+        def outside(t: int) -> bool:
+            return bool(mpmath.log(mpmath.fsum(mpmath.exp(a + t * b) for a, b in terms)) > bound)
+
+        hi = 1
+        while not outside(hi):
+            hi *= 2
+        lo = hi // 2  # inside (or the start, 0)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if outside(mid) else (mid, hi)
+        return hi
 
 def _look_around(loss_name: str, point: T, radius: float, n: int) -> str:
     loss = LOSSES[loss_name]
@@ -65,7 +78,7 @@ def _uncorrected_ratio(t: int, b1: float, b2: float) -> float:
 
 
 REFERENCES = {
-    "classify_eigenvalues": _classify,
+    "gd_exit_step": _exit_step,
     "taylor_second_order": _taylor,
     "look_around": _look_around,
     "powersign_flip_step": _powersign_flip,
@@ -75,7 +88,13 @@ REFERENCES = {
 }
 
 HIDDEN = {
-    "classify_eigenvalues": [([-2.0, 0.0, 1.0],), ([0.5, 0.25],)],
+    "gd_exit_step": [
+        ([-0.5, 0.25, 8.0], 0.3, [1e-3, 0.2, 1e-3], 0.4),  # a saddle, and lr above 2/λ_max: both ways out
+        ([3.0, 0.0, 1.0], 0.7, [1e-4, 0.3, 0.1], 0.5),  # a flat direction beside an oscillating one
+        ([-1.0, -1.0], 2.0**-40, [3e-7, 4e-7], 0.02),  # trillions of steps
+        ([-0.2, 6.0], 0.25, [1e-5, 1e-5], 1.0),  # the way down is slower than the oscillation
+        ([-4.0, 1.0, 2.0], 2.0**-12, [2e-9, 0.1, 0.3], 0.5),  # first in, then out
+    ],
     "taylor_second_order": [
         (-1.0, _t(0.5, -2.0), torch.tensor([[4.0, -1.0], [-1.0, 0.5]], dtype=torch.float64), _t(-0.3, 0.1)),
         (3.0, _t(0.0, 1.0, -1.0), torch.eye(3, dtype=torch.float64) * -2.0, _t(1.0, 0.5, 0.25)),
