@@ -37,8 +37,9 @@ def power_iteration(fn: Callable[[Callable[[torch.Tensor], torch.Tensor], int, i
         student,
         None,
         [(m,) for m in mats],
-        hint="apply the matrix again and again, renormalizing, so that the top eigenvector's component takes over "
-        "(all iters steps: a small eigengap converges slowly), then read the eigenvalue off the final vector.",
+        hint="start from a random vector (a fixed one can be orthogonal to the top eigenvector) and apply the matrix "
+        "again and again, renormalizing, so that the top eigenvector's component takes over (all iters steps: a "
+        "small eigengap converges slowly), then read the eigenvalue off the final vector.",
         tol=1e-3,
     )
 

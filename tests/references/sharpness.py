@@ -41,6 +41,12 @@ def _rank_one(seed: int, n: int) -> torch.Tensor:
     return (u @ u.T).float()
 
 
+def _softmax_hessian(p: list[float]) -> torch.Tensor:
+    """diag(p) - p pᵀ, the Hessian of the cross-entropy in the logits at probabilities p (float32)."""
+    q = torch.tensor(p)
+    return torch.diag(q) - torch.outer(q, q)
+
+
 HIDDEN = {
     "power_iteration": [
         (_psd(30, [4.0, 4.0, 1.0, 0.5, 0.0]),),  # the top eigenvalue twice: any vector of that plane will do
@@ -48,6 +54,10 @@ HIDDEN = {
         (torch.tensor([[7.0]]),),  # n = 1
         (_rank_one(32, 6),),  # rank one: every other eigenvalue is 0
         (_psd(33, [2000.0, 300.0, 1.0, 1.0, 0.0, 0.0]),),  # a large scale
+        # The all-ones vector is an eigenvector of eigenvalue 1 (the top one is 6): a start from it stays there.
+        # Exact in float32 (entries and ones/2 are dyadic), so rounding never brings the top eigenvector in.
+        (torch.tensor([[3.0, -1.0, 0.5, -1.5], [-1.0, 3.0, -1.5, 0.5], [0.5, -1.5, 3.0, -1.0], [-1.5, 0.5, -1.0, 3.0]]),),
+        (_softmax_hessian([0.5, 0.25, 0.125, 0.125]),),  # the Hessian of cross-entropy in the logits: H·1 = 0 exactly
     ],
     "box_sharpness": [(torch.tensor([1.0, 8.0]), torch.tensor([0.5, -0.25]), 0.05)],
     "sam_gradient": [(torch.tensor([2.0, 0.5]), torch.tensor([1.0, -3.0]), 0.2)],
