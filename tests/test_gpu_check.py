@@ -21,5 +21,6 @@ def test_gpu_check_runs_tiny_and_says_unmeasured(tmp_path: Path) -> None:
     text = out.read_text()
     assert "**Unmeasured.**" in text and "| 10_mse_vs_ce |" in text and "passed" in text
     assert "fashion_mnist: synthetic (real format" in text  # no network here: synthetic files, marked so
-    assert "fp32" in text and "fit / DataLoader" in text
+    assert "fp32" in text and "fit / DataLoader" in text and "| 10_mse_vs_ce | 0 |" in text  # chapter, seed offset
+    assert "The recipe at a tiny size (a dry run)" in text  # the capstone's recipe timed on made-up pictures
     assert "time to 94 %" in text and "Unmeasured: no real CIFAR-10" in text
