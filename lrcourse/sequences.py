@@ -64,8 +64,7 @@ def adding(
     """
     g = torch.Generator().manual_seed(seed)
     x, y = adding_problem(n_train + n_test, length, generator=g)
-    dev = device if device is not None else default_device()
-    return Data(f"adding{length}", x[:n_train].to(dev), y[:n_train].to(dev), x[n_train:].to(dev), y[n_train:].to(dev), 1)
+    return _split(f"adding{length}", x, y, n_train, device)
 
 
 def windowed_sums(
@@ -101,9 +100,13 @@ def windowed_sums(
     x = torch.rand(n_train + n_test, length, generator=g) * 2 - 1
     c = nn.functional.pad(x, (window, 0)).cumsum(1)  # c[:, window + t] = x_0 + ... + x_t
     y = c[:, window:] - c[:, :-window]
+    return _split(f"sums{length}", x.unsqueeze(-1), y, n_train, device)
+
+
+def _split(name: str, x: torch.Tensor, y: torch.Tensor, n_train: int, device: torch.device | str | None) -> Data:
+    """The first ``n_train`` examples for training, the rest for testing, on ``device`` (default: the profile's)."""
     dev = device if device is not None else default_device()
-    x = x.unsqueeze(-1)
-    return Data(f"sums{length}", x[:n_train].to(dev), y[:n_train].to(dev), x[n_train:].to(dev), y[n_train:].to(dev), 1)
+    return Data(name, x[:n_train].to(dev), y[:n_train].to(dev), x[n_train:].to(dev), y[n_train:].to(dev), 1)
 
 
 class RecurrentRegressor(nn.Module):
