@@ -11,11 +11,11 @@ The loop is meant to be read. Every step it
 4. backpropagates, measures the global gradient norm (before any clipping), clips
    when asked, and steps the optimizer,
 
-and records the learning rate, the loss and the gradient norm. The records stay on the
+and records the learning rate, the loss and (unless ``measure_norm=False``) the gradient norm. The records stay on the
 device and come to the host in one transfer per epoch (and every ``check_every`` steps on
 CUDA, for the progress bar), so a GPU never waits on Python; a NaN or infinite loss still
 stops training with the model as it was before the step that caused it. After every epoch
-it evaluates loss and accuracy on the train and test sets.
+it evaluates loss and accuracy on the train and test sets (``eval_train``, ``eval_test``).
 """
 
 from __future__ import annotations
@@ -74,6 +74,10 @@ __all__ = [
 @dataclass
 class History:
     """What :func:`fit` recorded: per step ``lr``, ``loss``, ``grad_norm``; per epoch the rest.
+
+    ``grad_norm`` is empty when ``fit`` ran with ``measure_norm=False``; a per-epoch loss or accuracy
+    is NaN for a split ``fit`` did not evaluate (``eval_train=False``, ``eval_test=False``, or data
+    given as batches, which have no splits).
 
     Used in: chapters 1, 8, 9, 11, 12, 14, 15.
 
@@ -248,12 +252,13 @@ def train_step(
         total = seen if total is None else total + seen
     if scaling:  # float16 autocast: unscale before measuring and clipping
         scaler.unscale_(optimizer)
-    params = [p for g in optimizer.param_groups for p in g["params"]]
     norm = None  # gradients carry no graph, so neither does their norm (nothing to detach)
-    if clip_grad_norm is not None:
-        norm = torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
-    elif measure_norm:
-        norm = grad_norm(params)
+    if clip_grad_norm is not None or measure_norm:
+        params = [p for g in optimizer.param_groups for p in g["params"]]
+        if clip_grad_norm is not None:
+            norm = torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
+        else:
+            norm = grad_norm(params)
     if scaling:
         scaler.step(optimizer)
         scaler.update()
@@ -294,24 +299,31 @@ def _defer_checks(dev: torch.device) -> bool:
 
 
 class _Records:
-    """Per-step losses and gradient norms, kept as device tensors until :meth:`flush` reads them at once."""
+    """Per-step losses and gradient norms, kept as device tensors until :meth:`flush` reads them at once.
 
-    def __init__(self, hist: History) -> None:
-        self.hist = hist
+    With ``norms=False`` the norms passed to :meth:`add` are ignored and ``History.grad_norm`` stays empty.
+    """
+
+    def __init__(self, hist: History, norms: bool = True) -> None:
+        self.hist, self.norms = hist, norms
         self.loss: list[torch.Tensor] = []
         self.norm: list[torch.Tensor] = []
 
-    def add(self, lr: float, loss: torch.Tensor, norm: torch.Tensor) -> None:
+    def add(self, lr: float, loss: torch.Tensor, norm: torch.Tensor | None) -> None:
         self.hist.lr.append(lr)
         self.loss.append(loss)
-        self.norm.append(norm)
+        if self.norms:
+            self.norm.append(norm)  # type: ignore[arg-type]
 
     def flush(self) -> tuple[int, float] | None:
         """Move the pending records to the History (one transfer); return the step of the first
         non-finite loss and that loss, or ``None``. Records from that step on are dropped."""
         if not self.loss:
             return None
-        pending = torch.stack([torch.stack(self.loss).float(), torch.stack(self.norm).float()]).tolist()
+        if self.norms:
+            pending = torch.stack([torch.stack(self.loss).float(), torch.stack(self.norm).float()]).tolist()
+        else:
+            pending = [torch.stack(self.loss).float().tolist(), []]
         self.loss.clear()
         self.norm.clear()
         first = len(self.hist.loss)
@@ -439,9 +451,9 @@ class _Hyperparams:
 class _Guard:
     """Steps 3-4's bookkeeping: the records, the undo copy, and the stop on a non-finite loss."""
 
-    def __init__(self, model: nn.Module, hist: History, dev: torch.device, bar: object) -> None:
+    def __init__(self, model: nn.Module, hist: History, dev: torch.device, bar: object, norms: bool = True) -> None:
         self.hist, self.bar = hist, bar
-        self.records, self.undo = _Records(hist), _Undo(model)
+        self.records, self.undo = _Records(hist, norms), _Undo(model)
         self.defer = _defer_checks(dev)
         self.healthy = torch.ones((), dtype=torch.bool, device=dev)  # the CUDA path's on-device flag
         self.lr = 0.0
@@ -502,6 +514,8 @@ def fit(
     seed: int | None = None,
     max_steps: int | None = None,
     eval_train: bool = True,
+    eval_test: bool = True,
+    measure_norm: bool = True,
     progress: bool | None = None,
     on_epoch_end: EpochCallback | Sequence[EpochCallback] | None = None,
     amp: Amp = None,
@@ -523,6 +537,16 @@ def fit(
     the optimizer's ``momentum`` (or Adam's ``beta1``) at every step. ``clip_grad_norm`` clips the global gradient norm;
     the norm recorded is the one before clipping. ``on_epoch_end`` is a function
     ``(epoch, model, history)``, or a list of them, called in order after each epoch.
+
+    **What fit records beyond training**, each of which can be turned off when only speed matters
+    (none of them changes the training: the weights, the losses and the random numbers drawn
+    are the same bit for bit). ``eval_train`` and ``eval_test``: the loss and accuracy on the
+    train and test splits of a ``Data`` after every epoch (a forward pass over each split); a
+    split not evaluated gets NaN in its per-epoch lists, as for a ``DataLoader``, so
+    ``History.epoch`` and the four lists keep one entry per epoch. ``measure_norm``: the global
+    gradient norm of every step (a reduction over all gradients); with ``measure_norm=False``,
+    ``History.grad_norm`` stays empty (``clip_grad_norm`` still measures the norm it clips by, but
+    it is not recorded). The guard against a NaN loss below is always on.
 
     The model (and the optimizer's state) is moved to the device of ``data`` first. ``amp``
     chooses the precision (:func:`lrcourse.runtime.precision`): ``None`` by the hardware
@@ -548,6 +572,15 @@ def fit(
     >>> h = fit(m, d, torch.optim.SGD(m.parameters(), lr=0.1), epochs=2, progress=False)
     >>> h.steps, len(h.test_acc)
     (2, 2)
+
+    The same run without the per-epoch evaluation and the gradient norms trains the same weights:
+
+    >>> _ = torch.manual_seed(0)
+    >>> lean = nn.Linear(2, 3)
+    >>> h = fit(lean, d, torch.optim.SGD(lean.parameters(), lr=0.1), epochs=2, progress=False,
+    ...         eval_train=False, eval_test=False, measure_norm=False)
+    >>> h.steps, h.test_acc, h.grad_norm, torch.equal(lean.weight, m.weight)
+    (2, [nan, nan], [], True)
     """
     _check_fit_args(epochs, clip_grad_norm, check_every)
     loss_fn = get_loss(loss)
@@ -568,7 +601,7 @@ def fit(
     hist = History(steps_per_epoch=per_epoch or 0)
     gen = generator(seed)
     bar = progress_bar(total, progress if progress is not None else profile() != "ci")
-    guard = _Guard(model, hist, dev, bar)
+    guard = _Guard(model, hist, dev, bar, norms=measure_norm)
     started = time.perf_counter()
     step = 0
     model.train()
@@ -580,7 +613,7 @@ def fit(
                 guard.lr = hp.set(step)  # 1. the learning rate (and momentum) for this step
                 # 2.-4. forward, loss (a non-finite one stops training), backward, norm, clipping, step
                 done = train_step(model, optimizer, (xb, yb), loss_fn, prec=prec, scaler=scaler,
-                                  clip_grad_norm=clip_grad_norm, on_loss=guard.on_loss)
+                                  clip_grad_norm=clip_grad_norm, measure_norm=measure_norm, on_loss=guard.on_loss)
                 if done is None:
                     break
                 guard.records.add(guard.lr, *done)
@@ -592,7 +625,7 @@ def fit(
             if hist.stopped is not None or not guard.check():
                 break
             hist.steps_per_epoch = hist.steps_per_epoch or step
-            _record_epoch(model, data, loss_fn, hist, epoch, eval_train, amp)
+            _record_epoch(model, data, loss_fn, hist, epoch, eval_train, eval_test, amp)
             for callback in callbacks:
                 callback(epoch, model, hist)
             if total is not None and step >= total:
@@ -605,14 +638,15 @@ def fit(
 
 def _record_epoch(
     model: nn.Module, data: Data | object, loss_fn: LossFn, hist: History, epoch: int, eval_train: bool,
-    amp: Amp = None,
+    eval_test: bool, amp: Amp = None,
 ) -> None:
     hist.epoch.append(epoch)
     tl = ta = vl = va = math.nan
     if isinstance(data, Data):
         if eval_train:
             tl, ta = evaluate(model, data.x_train, data.y_train, loss_fn, amp=amp)
-        vl, va = evaluate(model, data.x_test, data.y_test, loss_fn, amp=amp)
+        if eval_test:
+            vl, va = evaluate(model, data.x_test, data.y_test, loss_fn, amp=amp)
     hist.train_loss.append(tl)
     hist.train_acc.append(ta)
     hist.test_loss.append(vl)

@@ -211,3 +211,64 @@ def test_train_step_is_the_step_fit_takes(data: lrcourse.Data) -> None:
     halves, _ = train_step(d, od, [(x[:32], y[:32]), (x[32:], y[32:])])
     assert torch.allclose(whole, halves, atol=1e-6)
     assert all(torch.allclose(p, q, atol=1e-6) for p, q in zip(c.parameters(), d.parameters()))
+
+
+# --------------------------------------------------------------------------- what fit records beyond training is optional
+
+
+def test_each_evaluation_and_the_norm_can_be_left_out(data: lrcourse.Data) -> None:
+    def run(**kwargs: bool) -> History:
+        model = _model()
+        return fit(model, data, torch.optim.SGD(model.parameters(), lr=0.1), epochs=3, batch_size=64, seed=0,
+                   progress=False, **kwargs)
+
+    full = run()
+    no_test = run(eval_test=False)
+    assert no_test.train_loss == full.train_loss and no_test.train_acc == full.train_acc
+    assert all(math.isnan(v) for v in no_test.test_loss + no_test.test_acc) and len(no_test.test_acc) == 3
+    lean = run(eval_train=False, eval_test=False, measure_norm=False)
+    assert lean.epoch == [1, 2, 3] and lean.steps_per_epoch == 4 and lean.steps == 12
+    for key in ("train_loss", "train_acc", "test_loss", "test_acc"):  # one NaN per epoch, as for a DataLoader
+        values = getattr(lean, key)
+        assert len(values) == 3 and all(math.isnan(v) for v in values), key
+    assert math.isnan(lean.final()) and math.isnan(lean.best()) and lean.epochs_to(0.5) is None
+    assert lean.grad_norm == [] and len(full.grad_norm) == 12
+    assert lean.loss == full.loss and lean.lr == full.lr  # the records it keeps are the same
+
+
+def test_lean_fit_trains_the_same_weights_as_default_fit(data: lrcourse.Data) -> None:
+    """Evaluation and the norm draw no random numbers and touch no buffer: same weights, same RNG state after."""
+
+    def run(seed: int | None, **kwargs: object) -> tuple[nn.Module, History, torch.Tensor]:
+        torch.manual_seed(7)
+        model = nn.Sequential(nn.Linear(2, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 3))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        hist = fit(model, data, opt, epochs=3, batch_size=32, seed=seed, progress=False, **kwargs)
+        return model, hist, torch.get_rng_state()
+
+    for seed in (0, None):  # seed=None draws the order's seed from the global RNG
+        ma, ha, ra = run(seed)
+        for kwargs in (dict(eval_train=False, eval_test=False, measure_norm=False),
+                       dict(eval_test=False), dict(measure_norm=False, clip_grad_norm=0.5)):
+            mb, hb, rb = run(seed, **kwargs)
+            if "clip_grad_norm" in kwargs:
+                ma, ha, ra = run(seed, clip_grad_norm=0.5)
+            assert all(torch.equal(a, b) for a, b in zip(ma.state_dict().values(), mb.state_dict().values())), kwargs
+            assert ha.loss == hb.loss and ha.lr == hb.lr and torch.equal(ra, rb), kwargs
+            assert hb.grad_norm == ([] if kwargs.get("measure_norm") is False else ha.grad_norm), kwargs
+
+
+def test_lean_fit_keeps_the_divergence_guarantee(data: lrcourse.Data, capsys: pytest.CaptureFixture[str]) -> None:
+    model = _model()
+    snapshots: list[list[torch.Tensor]] = []
+
+    class Spy(torch.optim.SGD):
+        def step(self, closure=None):  # type: ignore[no-untyped-def]
+            snapshots.append([p.detach().clone() for p in model.parameters()])
+            return super().step(closure)
+
+    hist = fit(model, data, Spy(model.parameters(), lr=1e4), epochs=3, batch_size=32, progress=False,
+               eval_train=False, eval_test=False, measure_norm=False)
+    assert hist.diverged and hist.stopped in capsys.readouterr().out and hist.grad_norm == []
+    assert len(hist.loss) == len(hist.lr) == len(snapshots) and all(math.isfinite(v) for v in hist.loss)
+    assert all(torch.equal(p, s) for p, s in zip(model.parameters(), snapshots[-1]))
