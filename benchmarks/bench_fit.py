@@ -2,15 +2,19 @@
 
 Both loops train the same MLP on MNIST-1D with the same batch size for the same number
 of optimizer steps; the figure is steps per second, and the ratio is measured in this run.
-The loops are timed in turn, round after round (A B C D E, then B C D E A, ...), and each
-column is the best of the rounds, so a change in the machine's load during the run hits
-every loop alike.
+The loops are timed in turn, round after round (A B C D E F, then B C D E F A, ...), so a
+change in the machine's load during the run hits every loop alike. Each speed is the best round;
+each ratio between two loops is the median over the rounds of the ratio within a round, and on
+the CPU a loop's time is the process's CPU time (other jobs on a shared machine inflate wall
+time; with one torch thread the CPU time is the loop's own).
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 import time
+from collections.abc import Callable
 
 import torch
 from torch.utils.data import DataLoader, TensorDataset
@@ -97,9 +101,18 @@ def _fit(model: torch.nn.Module, data: lrcourse.Data, batch_size: int, epochs: i
     return hist.steps
 
 
-def _time(fns: dict, data: lrcourse.Data, batch_size: int, epochs: int, repeats: int = 7) -> dict:
-    """Each loop's best time over ``repeats`` rounds, the loops taken in turn within a round; and its steps."""
-    best = {name: float("inf") for name in fns}
+def _fit_lean(model: torch.nn.Module, data: lrcourse.Data, batch_size: int, epochs: int) -> int:
+    """``fit`` doing the bare loop's work plus its guarantee on a NaN loss: no evaluation, no gradient norm."""
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    hist = lrcourse.fit(model, data, opt, epochs=epochs, batch_size=batch_size, progress=False,
+                        eval_train=False, eval_test=False, measure_norm=False)
+    return hist.steps
+
+
+def _rounds(fns: dict, data: lrcourse.Data, batch_size: int, epochs: int, repeats: int = 7,
+            clock: Callable[[], float] = time.perf_counter) -> dict:
+    """Each loop's time in every one of ``repeats`` rounds, the loops taken in turn within a round; and its steps."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
     steps = {}
     names = list(fns)
     for r in range(repeats):
@@ -108,40 +121,59 @@ def _time(fns: dict, data: lrcourse.Data, batch_size: int, epochs: int, repeats:
             model = models.mlp(40, 10, hidden=(256, 256)).to(data.x_train.device)
             if data.x_train.is_cuda:
                 torch.cuda.synchronize()
-            start = time.perf_counter()
+            start = clock()
             steps[name] = fns[name](model, data, batch_size, epochs)
             if data.x_train.is_cuda:
                 torch.cuda.synchronize()
-            best[name] = min(best[name], time.perf_counter() - start)
-    return {name: (best[name], steps[name]) for name in names}
+            times[name].append(clock() - start)
+    return {name: (times[name], steps[name]) for name in names}
+
+
+def _time(fns: dict, data: lrcourse.Data, batch_size: int, epochs: int, repeats: int = 7) -> dict:
+    """Each loop's best wall time over ``repeats`` rounds, the loops taken in turn within a round; and its steps."""
+    return {name: (min(t), n) for name, (t, n) in _rounds(fns, data, batch_size, epochs, repeats).items()}
+
+
+def _ratio(rounds: dict, num: str, den: str) -> float:
+    """The median over rounds of ``time(num) / time(den)`` within a round (> 1: ``den`` is faster)."""
+    return statistics.median(a / b for a, b in zip(rounds[num][0], rounds[den][0]))
+
+
+ROUNDS = 12
 
 
 def main() -> None:
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    print("## fit vs DataLoader(TensorDataset): MLP 40-256-256-10 on MNIST-1D, SGD+momentum, best of 7, interleaved")
+    print(f"## fit vs DataLoader(TensorDataset): MLP 40-256-256-10 on MNIST-1D, SGD+momentum, {ROUNDS} rounds"
+          " interleaved; steps/s from the best round, ratios the median over rounds of the ratio within a round")
     print("(ceiling: a bare loop over index slices, no records and no evaluation; the most any")
     print(" in-memory data path can gain over the DataLoader for this model on this device;")
-    print(" fit/bare: fit's speed as a fraction of that loop's, its records and epoch evaluation included;")
+    print(" fit/bare: fit's speed as a fraction of that loop's, its records and epoch test evaluation included;")
     print(" fit/same work: against that loop plus the same test-set evaluation after each epoch;")
-    print(" fit/contract: against that loop plus all that fit's contract asks (the loss read before each")
-    print(" update, the copy to go back to, the gradient norm, the evaluation), so the gap is fit's own cost)")
+    print(" fit/contract: against that loop plus all that fit's default contract asks (the loss read before each")
+    print(" update, the copy to go back to, the gradient norm, the evaluation), so the gap is fit's own cost;")
+    print(" lean/bare: fit(eval_train=False, eval_test=False, measure_norm=False), i.e. the bare loop's work")
+    print(" plus fit's guarantee on a NaN loss, against the bare loop; times are CPU time on the CPU)")
     print(
         f"{'device':>6} {'batch':>5} {'steps':>5} {'DataLoader steps/s':>19} {'fit steps/s':>12}"
-        f" {'ratio':>6} {'ceiling':>8} {'fit/bare':>9} {'fit/same work':>14} {'fit/contract':>13}"
+        f" {'ratio':>6} {'ceiling':>8} {'fit/bare':>9} {'fit/same work':>14} {'fit/contract':>13} {'lean/bare':>10}"
     )
     fns = {"ref": _dataloader_loop, "fit": _fit, "bare": _sliced_loop, "same": _sliced_loop_evaluated,
-           "contract": _contract_loop}
+           "contract": _contract_loop, "lean": _fit_lean}
     for dev in devices:
         data = lrcourse.load("mnist1d", device=dev)
+        clock = time.process_time if dev == "cpu" else time.perf_counter
         for batch_size in (32, 128, 512):
-            t = _time(fns, data, batch_size, epochs=3)
-            (t_ref, n_ref), (t_fit, n_fit), (t_bare, n_bare) = t["ref"], t["fit"], t["bare"]
-            (t_same, n_same), (t_con, n_con) = t["same"], t["contract"]
-            assert n_ref == n_fit == n_bare == n_same == n_con, (n_ref, n_fit, n_bare, n_same, n_con)
+            r = _rounds(fns, data, batch_size, epochs=3, repeats=ROUNDS, clock=clock)
+            n = {name: steps for name, (_, steps) in r.items()}
+            assert len(set(n.values())) == 1, n
+            steps = n["fit"]
+            t_ref, t_fit = min(r["ref"][0]), min(r["fit"][0])
             print(
-                f"{dev:>6} {batch_size:>5} {n_fit:>5} {n_ref / t_ref:>19.0f} {n_fit / t_fit:>12.0f}"
-                f" {t_ref / t_fit:>5.2f}x {t_ref / t_bare:>7.2f}x {t_bare / t_fit:>9.2f} {t_same / t_fit:>14.2f}"
-                f" {t_con / t_fit:>13.2f}"
+                f"{dev:>6} {batch_size:>5} {steps:>5} {steps / t_ref:>19.0f} {steps / t_fit:>12.0f}"
+                f" {_ratio(r, 'ref', 'fit'):>5.2f}x {_ratio(r, 'ref', 'bare'):>7.2f}x {_ratio(r, 'bare', 'fit'):>9.2f}"
+                f" {_ratio(r, 'same', 'fit'):>14.2f} {_ratio(r, 'contract', 'fit'):>13.2f}"
+                f" {_ratio(r, 'bare', 'lean'):>10.2f}"
             )
 
 
