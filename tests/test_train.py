@@ -74,9 +74,11 @@ def test_clipping_records_the_norm_before_clipping(data: lrcourse.Data) -> None:
         fit(a, data, torch.optim.SGD(a.parameters(), lr=0.1), epochs=1, clip_grad_norm=0.0)
 
 
+@pytest.mark.parametrize("lean", [False, True], ids=["default", "lean"])
 def test_nan_loss_stops_cleanly_and_keeps_the_weights_before_the_bad_step(
-    data: lrcourse.Data, capsys: pytest.CaptureFixture[str]
+    data: lrcourse.Data, capsys: pytest.CaptureFixture[str], lean: bool
 ) -> None:
+    """The divergence guarantee, with fit's defaults and with its records off (the guard is always on)."""
     model = _model()
     snapshots: list[list[torch.Tensor]] = []
 
@@ -85,10 +87,13 @@ def test_nan_loss_stops_cleanly_and_keeps_the_weights_before_the_bad_step(
             snapshots.append([p.detach().clone() for p in model.parameters()])
             return super().step(closure)
 
-    hist = fit(model, data, Spy(model.parameters(), lr=1e4), epochs=3, batch_size=32, progress=False)
+    options = dict(eval_train=False, eval_test=False, measure_norm=False) if lean else {}
+    hist = fit(model, data, Spy(model.parameters(), lr=1e4), epochs=3, batch_size=32, progress=False, **options)
     assert hist.diverged and "loss became" in hist.stopped and "smaller learning rate" in hist.stopped
     assert hist.stopped in capsys.readouterr().out
+    assert len(hist.loss) == len(hist.lr) == len(snapshots)
     assert all(math.isfinite(v) for v in hist.loss)  # only finite losses are recorded
+    assert hist.grad_norm == [] if lean else len(hist.grad_norm) == len(hist.loss)
     # the weights are those from before the last step taken, which is the one that broke the loss
     assert all(torch.equal(p, s) for p, s in zip(model.parameters(), snapshots[-1]))
     assert all(torch.isfinite(p).all() for p in model.parameters())
@@ -256,19 +261,3 @@ def test_lean_fit_trains_the_same_weights_as_default_fit(data: lrcourse.Data) ->
             assert all(torch.equal(a, b) for a, b in zip(ma.state_dict().values(), mb.state_dict().values())), kwargs
             assert ha.loss == hb.loss and ha.lr == hb.lr and torch.equal(ra, rb), kwargs
             assert hb.grad_norm == ([] if kwargs.get("measure_norm") is False else ha.grad_norm), kwargs
-
-
-def test_lean_fit_keeps_the_divergence_guarantee(data: lrcourse.Data, capsys: pytest.CaptureFixture[str]) -> None:
-    model = _model()
-    snapshots: list[list[torch.Tensor]] = []
-
-    class Spy(torch.optim.SGD):
-        def step(self, closure=None):  # type: ignore[no-untyped-def]
-            snapshots.append([p.detach().clone() for p in model.parameters()])
-            return super().step(closure)
-
-    hist = fit(model, data, Spy(model.parameters(), lr=1e4), epochs=3, batch_size=32, progress=False,
-               eval_train=False, eval_test=False, measure_norm=False)
-    assert hist.diverged and hist.stopped in capsys.readouterr().out and hist.grad_norm == []
-    assert len(hist.loss) == len(hist.lr) == len(snapshots) and all(math.isfinite(v) for v in hist.loss)
-    assert all(torch.equal(p, s) for p, s in zip(model.parameters(), snapshots[-1]))
