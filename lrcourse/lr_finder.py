@@ -659,6 +659,24 @@ def _stop(i: int, lr: float, loss: float, sm: float, best: float, diverge: float
     return None
 
 
+def _validation_pair(val_data: Union[Data, tuple[torch.Tensor, torch.Tensor], None],
+                     dev: torch.device) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """``range_test``'s validation set as an ``(x, y)`` pair on ``dev`` (a ``Data``'s test split), or ``None``."""
+    if isinstance(val_data, Data):
+        val_data = (val_data.x_test, val_data.y_test)
+    return None if val_data is None else (val_data[0].to(dev), val_data[1].to(dev))
+
+
+def _cycle_notes(source: BatchSource, needed: int) -> list[str]:
+    """A note when the test needs more batches than one pass over the data holds (it then cycles)."""
+    per_pass = source.per_epoch
+    if per_pass is None or needed <= per_pass:
+        return []
+    size = f" of {source.batch_size}" if isinstance(source.data, Data) else ""
+    return [f"The data holds {per_pass} batches{size} but the test needs {needed}; "
+            f"it cycles through the data {needed / per_pass:.1f} times."]
+
+
 def range_test(
     model: nn.Module,
     data: Data | Iterable[Batch],
@@ -727,19 +745,11 @@ def range_test(
     place(model, dev, optimizer)
     plan = (lr_schedule_exp if step_mode == "exp" else lr_schedule_linear)(start_lr, end_lr, num_iter)
     loss_of = get_loss(loss)
-    if isinstance(val_data, Data):
-        val_data = (val_data.x_test, val_data.y_test)
-    if val_data is not None:
-        val_data = (val_data[0].to(dev), val_data[1].to(dev))
+    val_data = _validation_pair(val_data, dev)
     needed, per_pass = num_iter * accumulation_steps, source.per_epoch
-    notes = [] if per_pass is None or needed <= per_pass else [
-        f"The data holds {per_pass} batches{f' of {batch_size}' if isinstance(data, Data) else ''} "
-        f"but the test needs {needed}; "
-        f"it cycles through the data {needed / per_pass:.1f} times."
-    ]
+    notes = _cycle_notes(source, needed)
     for note in notes:
         warnings.warn(note, stacklevel=2)
-
     prec = precision(dev, amp)
     scaler = prec.grad_scaler() if prec.scaler else None
     lrs, losses, smoothed = [], [], []
