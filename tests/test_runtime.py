@@ -144,14 +144,14 @@ def test_place_moves_the_optimizer_state_but_not_adams_step() -> None:
 # --------------------------------------------------------------------------- fit's NaN guarantee
 
 
-def _diverging_run(defer: bool, monkeypatch: pytest.MonkeyPatch, check_every: int = 7):  # noqa: ANN202
+def _diverging_run(defer: bool, monkeypatch: pytest.MonkeyPatch, check_every: int = 7, undo: bool = True):  # noqa: ANN202
     monkeypatch.setattr(train, "_defer_checks", lambda dev: defer)
     data = lrcourse.load("blobs", n_train=256, n_test=64, device="cpu")
     torch.manual_seed(0)
     model = lrcourse.models.mlp(2, 3, hidden=(16,), device="cpu")
     opt = torch.optim.SGD(model.parameters(), lr=30.0, momentum=0.9)
     hist = train.fit(model, data, opt, epochs=5, batch_size=32, seed=0, progress=False,
-                     check_every=check_every, schedule=lambda t: 30.0 * 1.5**t)
+                     check_every=check_every, schedule=lambda t: 30.0 * 1.5**t, undo=undo)
     return hist, [p.detach().clone() for p in model.parameters()]
 
 
@@ -172,6 +172,26 @@ def test_nan_guarantee_is_the_same_on_the_deferred_cuda_path(monkeypatch: pytest
     train.fit(model, data, opt, epochs=5, batch_size=32, seed=0, progress=False, max_steps=j - 1,
               schedule=lambda t: 30.0 * 1.5**t)
     assert all(torch.equal(a, b.detach()) for a, b in zip(later_params, model.parameters()))
+
+
+@pytest.mark.parametrize("defer", [False, True], ids=["cpu-path", "cuda-path"])
+def test_without_undo_the_stop_and_the_records_are_the_same_and_the_weights_are_kept(
+    defer: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept, kept_params = _diverging_run(defer, monkeypatch)
+    left, left_params = _diverging_run(defer, monkeypatch, undo=False)
+    assert left.diverged and (left.loss, left.lr, left.grad_norm) == (kept.loss, kept.lr, kept.grad_norm)
+    assert left.stopped.split(";")[0] == kept.stopped.split(";")[0] and "undo=False" in left.stopped
+    assert not all(torch.equal(a, b) for a, b in zip(kept_params, left_params))
+    if not defer:  # read every step: exactly the weights after j updates, those that gave the NaN loss
+        monkeypatch.setattr(train, "_defer_checks", lambda dev: False)
+        data = lrcourse.load("blobs", n_train=256, n_test=64, device="cpu")
+        torch.manual_seed(0)
+        model = lrcourse.models.mlp(2, 3, hidden=(16,), device="cpu")
+        opt = torch.optim.SGD(model.parameters(), lr=30.0, momentum=0.9)
+        train.fit(model, data, opt, epochs=5, batch_size=32, seed=0, progress=False, max_steps=left.steps,
+                  schedule=lambda t: 30.0 * 1.5**t)
+        assert all(torch.equal(a, b.detach()) for a, b in zip(left_params, model.parameters()))
 
 
 def test_deferred_records_equal_the_per_step_ones(monkeypatch: pytest.MonkeyPatch) -> None:

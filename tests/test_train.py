@@ -74,29 +74,40 @@ def test_clipping_records_the_norm_before_clipping(data: lrcourse.Data) -> None:
         fit(a, data, torch.optim.SGD(a.parameters(), lr=0.1), epochs=1, clip_grad_norm=0.0)
 
 
-@pytest.mark.parametrize("lean", [False, True], ids=["default", "lean"])
+LEAN = dict(eval_train=False, eval_test=False, measure_norm=False)
+
+
+@pytest.mark.parametrize("options", [{}, LEAN, dict(LEAN, undo=False)], ids=["default", "lean", "no-undo"])
 def test_nan_loss_stops_cleanly_and_keeps_the_weights_before_the_bad_step(
-    data: lrcourse.Data, capsys: pytest.CaptureFixture[str], lean: bool
+    data: lrcourse.Data, capsys: pytest.CaptureFixture[str], options: dict
 ) -> None:
-    """The divergence guarantee, with fit's defaults and with its records off (the guard is always on)."""
+    """The divergence guarantee, with fit's defaults and with its records off; with ``undo=False``, the same
+    stop and History, and the weights that gave the non-finite loss."""
     model = _model()
-    snapshots: list[list[torch.Tensor]] = []
+    before: list[list[torch.Tensor]] = []
+    after: list[list[torch.Tensor]] = []
 
     class Spy(torch.optim.SGD):
         def step(self, closure=None):  # type: ignore[no-untyped-def]
-            snapshots.append([p.detach().clone() for p in model.parameters()])
-            return super().step(closure)
+            before.append([p.detach().clone() for p in model.parameters()])
+            out = super().step(closure)
+            after.append([p.detach().clone() for p in model.parameters()])
+            return out
 
-    options = dict(eval_train=False, eval_test=False, measure_norm=False) if lean else {}
     hist = fit(model, data, Spy(model.parameters(), lr=1e4), epochs=3, batch_size=32, progress=False, **options)
     assert hist.diverged and "loss became" in hist.stopped and "smaller learning rate" in hist.stopped
     assert hist.stopped in capsys.readouterr().out
-    assert len(hist.loss) == len(hist.lr) == len(snapshots)
+    assert len(hist.loss) == len(hist.lr) == len(before)
     assert all(math.isfinite(v) for v in hist.loss)  # only finite losses are recorded
-    assert hist.grad_norm == [] if lean else len(hist.grad_norm) == len(hist.loss)
-    # the weights are those from before the last step taken, which is the one that broke the loss
-    assert all(torch.equal(p, s) for p, s in zip(model.parameters(), snapshots[-1]))
-    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert hist.grad_norm == [] if options else len(hist.grad_norm) == len(hist.loss)
+    if options.get("undo", True):
+        # the weights are those from before the last step taken, which is the one that broke the loss
+        assert all(torch.equal(p, s) for p, s in zip(model.parameters(), before[-1]))
+        assert all(torch.isfinite(p).all() for p in model.parameters())
+    else:  # the last step taken stays: the weights that gave the non-finite loss
+        assert "undo=False" in hist.stopped
+        assert all(torch.allclose(p, s, rtol=0, atol=0, equal_nan=True) for p, s in zip(model.parameters(), after[-1]))
+        assert not all(torch.equal(p, s) for p, s in zip(model.parameters(), before[-1]))
 
 
 def test_bad_inputs(data: lrcourse.Data) -> None:
@@ -242,7 +253,8 @@ def test_each_evaluation_and_the_norm_can_be_left_out(data: lrcourse.Data) -> No
 
 
 def test_lean_fit_trains_the_same_weights_as_default_fit(data: lrcourse.Data) -> None:
-    """Evaluation and the norm draw no random numbers and touch no buffer: same weights, same RNG state after."""
+    """Evaluation, the norm and the undo copy draw no random numbers and touch no buffer: same weights, same RNG
+    state after."""
 
     def run(seed: int | None, **kwargs: object) -> tuple[nn.Module, History, torch.Tensor]:
         torch.manual_seed(7)
@@ -253,7 +265,7 @@ def test_lean_fit_trains_the_same_weights_as_default_fit(data: lrcourse.Data) ->
 
     for seed in (0, None):  # seed=None draws the order's seed from the global RNG
         ma, ha, ra = run(seed)
-        for kwargs in (dict(eval_train=False, eval_test=False, measure_norm=False),
+        for kwargs in (dict(eval_train=False, eval_test=False, measure_norm=False), dict(LEAN, undo=False),
                        dict(eval_test=False), dict(measure_norm=False, clip_grad_norm=0.5)):
             mb, hb, rb = run(seed, **kwargs)
             if "clip_grad_norm" in kwargs:
