@@ -6,9 +6,14 @@ The loops are timed in turn, round after round (A B C D E F, then B C D E F A, .
 change in the machine's load during the run hits every loop alike. Each speed is the best round;
 each ratio between two loops is the median over the rounds of the ratio within a round, and on
 the CPU a loop's time is the process's CPU time (other jobs on a shared machine inflate wall
-time; with one torch thread the CPU time is the loop's own). The bare loop is timed twice, under
-two names: the ratio between the two copies (the "noise" column) is how far from 1.00 identical
-code reads in this run, and so how far any other ratio of the same run can be trusted.
+time; with one torch thread the CPU time is the loop's own).
+
+On a small shared VM that resolves speeds to about ±5 % only, too coarse for fit's own cost of a
+few percent, so a second table times fit against hand-written loops in lockstep with a shadow
+bare loop that steps inside every loss call (:class:`_Shadow`): the two alternate step by step
+and share every swing of the machine's speed. There the bare loop is also timed under a second
+name; the ratio between the two copies (the "noise" column) is how far from 1.00 identical code
+reads in this run, and so how far the other ratios of that table can be trusted.
 """
 
 from __future__ import annotations

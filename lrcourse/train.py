@@ -462,7 +462,7 @@ class _Guard:
     def on_loss(self, loss: torch.Tensor) -> bool:
         """Before the backward pass: keep the pre-update weights, or refuse a non-finite loss (CPU)."""
         if self.defer:
-            if self.undo is not None:  # the flag only says whether the copy may still follow the weights
+            if self.undo is not None:  # the on-device flag only decides whether the copy follows the weights
                 torch.logical_and(self.healthy, torch.isfinite(loss), out=self.healthy)
                 self.undo.save_if(self.healthy)
         elif not math.isfinite(loss.item()):
