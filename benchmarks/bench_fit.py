@@ -158,9 +158,14 @@ def _time(fns: dict, data: lrcourse.Data, batch_size: int, epochs: int, repeats:
     return {name: (min(t), n) for name, (t, n) in _rounds(fns, data, batch_size, epochs, repeats).items()}
 
 
+def _median_ratio(num: list[float], den: list[float]) -> float:
+    """The median over rounds of ``num / den`` within a round."""
+    return statistics.median(a / b for a, b in zip(num, den))
+
+
 def _ratio(rounds: dict, num: str, den: str) -> float:
     """The median over rounds of ``time(num) / time(den)`` within a round (> 1: ``den`` is faster)."""
-    return statistics.median(a / b for a, b in zip(rounds[num][0], rounds[den][0]))
+    return _median_ratio(rounds[num][0], rounds[den][0])
 
 
 class _Shadow:
@@ -173,11 +178,11 @@ class _Shadow:
     only that when called without gradients, by an evaluation).
     """
 
-    def __init__(self, data: lrcourse.Data, batch_size: int, clock: Callable[[], float]) -> None:
+    def __init__(self, data: lrcourse.Data, batch_size: int) -> None:
         lrcourse.seed_everything(1)
         self.model = models.mlp(40, 10, hidden=(256, 256)).to(data.x_train.device)
         self.opt = torch.optim.SGD(self.model.parameters(), lr=0.05, momentum=0.9)
-        self.data, self.batch_size, self.clock = data, batch_size, clock
+        self.data, self.batch_size = data, batch_size
         self.gen = torch.Generator().manual_seed(1)
         self.batches: Iterator[torch.Tensor] = iter(())
         self.seconds, self.steps = 0.0, 0
@@ -185,7 +190,7 @@ class _Shadow:
     def __call__(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if not torch.is_grad_enabled():  # an evaluation, not a training step
             return CE(out, y)
-        start = self.clock()
+        start = time.process_time()
         idx = next(self.batches, None)
         if idx is None:
             self.batches = lrcourse.data.batches(len(self.data.x_train), self.batch_size, generator=self.gen,
@@ -196,7 +201,7 @@ class _Shadow:
         loss.backward()
         self.opt.step()
         self.steps += 1
-        self.seconds += self.clock() - start
+        self.seconds += time.process_time() - start
         return CE(out, y)
 
 
@@ -212,7 +217,7 @@ def _lockstep(fns: dict, data: lrcourse.Data, batch_size: int, epochs: int, repe
         for name in names[r % len(names):] + names[: r % len(names)]:
             lrcourse.seed_everything(0)
             model = models.mlp(40, 10, hidden=(256, 256))
-            shadow = _Shadow(data, batch_size, time.process_time)
+            shadow = _Shadow(data, batch_size)
             start = time.process_time()
             fns[name](model, data, batch_size, epochs, shadow)
             own = time.process_time() - start - shadow.seconds
@@ -263,10 +268,9 @@ def main() -> None:
     data = lrcourse.load("mnist1d", device="cpu")
     for batch_size in (32, 128, 512):
         c = _lockstep(fns, data, batch_size, epochs=3, repeats=LOCKSTEP_ROUNDS)
-        rounds = {name: (costs, 0) for name, costs in c.items()}  # the shape _ratio reads
-        print(f"{batch_size:>5} {_ratio(rounds, 'contract', 'fit'):>13.3f} {_ratio(rounds, 'guard', 'lean'):>11.3f}"
-              f" {_ratio(rounds, 'bare', 'lean'):>10.3f} {_ratio(rounds, 'bare', 'off'):>9.3f}"
-              f" {_ratio(rounds, 'bare', 'again'):>6.3f}")
+        cols = [("contract", "fit", 13), ("guard", "lean", 11), ("bare", "lean", 10), ("bare", "off", 9),
+                ("bare", "again", 6)]
+        print(f"{batch_size:>5}" + "".join(f" {_median_ratio(c[a], c[b]):>{w}.3f}" for a, b, w in cols))
 
 
 if __name__ == "__main__":

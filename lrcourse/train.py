@@ -14,7 +14,8 @@ The loop is meant to be read. Every step it
 and records the learning rate, the loss and (unless ``measure_norm=False``) the gradient norm. The records stay on the
 device and come to the host in one transfer per epoch (and every ``check_every`` steps on
 CUDA, for the progress bar), so a GPU never waits on Python; a NaN or infinite loss still
-stops training with the model as it was before the step that caused it. After every epoch
+stops training with the model as it was before the step that caused it (unless ``undo=False``,
+which skips the copy that makes this possible). After every epoch
 it evaluates loss and accuracy on the train and test sets (``eval_train``, ``eval_test``).
 """
 
